@@ -1,0 +1,55 @@
+/** One precise validation problem: where, which rule, what value. */
+export interface FieldError {
+  /** JSON path, e.g. `containerDefinitions[1].portMappings[0].containerPort`. */
+  path: string;
+  /** The rule, phrased for a user: `must be 1-65535`. */
+  rule: string;
+  /** The offending value, when there is one. */
+  value?: unknown;
+}
+
+export function formatFieldError(e: FieldError): string {
+  const got = e.value === undefined ? '' : `, got ${renderValue(e.value)}`;
+  return `${e.path || '(document)'}: ${e.rule}${got}`;
+}
+
+function renderValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+/** Kinds map onto gRPC status codes (and later ECS exception names) at the edge. */
+export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable';
+
+export class BerthError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly fieldErrors: FieldError[] = [],
+  ) {
+    super(message);
+    this.name = 'BerthError';
+  }
+}
+
+export function invalid(message: string, fieldErrors: FieldError[] = []): BerthError {
+  return new BerthError('invalid', message, fieldErrors);
+}
+
+export function notFound(message: string): BerthError {
+  return new BerthError('not-found', message);
+}
+
+export function conflict(message: string): BerthError {
+  return new BerthError('conflict', message);
+}
+
+/** Every error at once, one per line, for a user to fix in one go. */
+export function validationFailed(what: string, errors: FieldError[]): BerthError {
+  const lines = errors.map(formatFieldError);
+  const head = `${what}: ${errors.length} problem${errors.length === 1 ? '' : 's'}`;
+  return invalid([head, ...lines.map((l) => `  ${l}`)].join('\n'), errors);
+}

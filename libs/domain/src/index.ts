@@ -1,0 +1,8 @@
+// Public API of @berth/domain: pure model, no IO.
+export * from './errors.js';
+export * from './random.js';
+export * from './arn.js';
+export * from './task-status.js';
+export * from './task-definition.js';
+export * from './resources.js';
+export * from './overrides.js';

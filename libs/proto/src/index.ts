@@ -1,0 +1,7 @@
+// Public API of @berth/proto: the generated contract plus the protocol version.
+// Generated files live in ./gen and are never edited by hand (`nx run proto:generate`).
+export * from './gen/berth/v1/common.js';
+export * from './gen/berth/v1/agent.js';
+export * from './gen/berth/v1/control.js';
+export { Timestamp } from './gen/google/protobuf/timestamp.js';
+export { PROTOCOL_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION, isProtocolSupported } from './version.js';

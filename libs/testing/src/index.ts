@@ -1,0 +1,4 @@
+// Public API of @berth/testing: helpers for integration and end-to-end tests.
+export * from './environment.js';
+export * from './postgres-server.js';
+export * from './wait.js';

@@ -1,0 +1,85 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, chownSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireOrSkip } from './environment.js';
+
+const PG_BIN = process.env.BERTH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+export interface TestPostgres {
+  url: string;
+  /** Stops the server and removes its data (no-op for an external DATABASE_URL). */
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A real Postgres for a test: TEST_DATABASE_URL when set, else a throwaway
+ * cluster started from the machine's Postgres 15 binaries (as the postgres
+ * user when running as root, since initdb refuses root).
+ * Returns undefined (skip) outside CI when neither is available; throws under CI.
+ */
+export async function startTestPostgres(): Promise<TestPostgres | undefined> {
+  const external = process.env.TEST_DATABASE_URL;
+  if (external) return { url: external, stop: async () => {} };
+  const available = existsSync(join(PG_BIN, 'initdb')) && existsSync(join(PG_BIN, 'pg_ctl'));
+  if (!requireOrSkip('Postgres 15', available, `no binaries in ${PG_BIN} and no TEST_DATABASE_URL`)) return undefined;
+
+  const dir = mkdtempSync(join(tmpdir(), 'berth-pg-'));
+  const data = join(dir, 'data');
+  const port = await freePort();
+  const asRoot = process.getuid?.() === 0;
+  const run = (cmd: string, args: string[]) => {
+    if (asRoot) {
+      const quoted = [join(PG_BIN, cmd), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+      execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', quoted], { stdio: 'pipe' });
+    } else {
+      execFileSync(join(PG_BIN, cmd), args, { stdio: 'pipe' });
+    }
+  };
+  if (asRoot) chownSync(dir, uidOf('postgres'), gidOf('postgres'));
+  run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`, 'start']);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      try {
+        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } catch {
+        // already stopped
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function uidOf(user: string): number {
+  return Number(execFileSync('id', ['-u', user]).toString().trim());
+}
+function gidOf(user: string): number {
+  return Number(execFileSync('id', ['-g', user]).toString().trim());
+}
+
+/** Runs `cmd` until it exits; resolves with its output. */
+export function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}

@@ -1,0 +1,39 @@
+import type { ChannelOptions } from '@grpc/grpc-js';
+
+/** Keepalive: notice a half-open connection (a NAT that silently drops) within ~30 s. */
+export const KEEPALIVE_TIME_MS = 20_000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
+/** Largest message either side accepts (a desired state for a busy node fits easily). */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export const clientChannelOptions: ChannelOptions = {
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  // Reconnects are paced by Berth's own backoff, not grpc's.
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 5_000,
+};
+
+export const serverChannelOptions: ChannelOptions = {
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+};
+
+export const DEFAULT_GRPC_PORT = 7400;
+export const DEFAULT_HTTP_PORT = 7401;
+
+/** `host`, `host:port` or `:port` -> `host:port` with the default gRPC port. */
+export function normalizeTarget(server: string): string {
+  const s = server.trim().replace(/^grpc:\/\//, '').replace(/\/+$/, '');
+  if (s === '') return `127.0.0.1:${DEFAULT_GRPC_PORT}`;
+  if (s.startsWith(':')) return `127.0.0.1${s}`;
+  if (s.startsWith('[')) return s.includes(']:') ? s : `${s}:${DEFAULT_GRPC_PORT}`;
+  return s.includes(':') ? s : `${s}:${DEFAULT_GRPC_PORT}`;
+}
