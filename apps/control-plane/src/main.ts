@@ -1,1 +1,96 @@
-export {};
+#!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT } from '@berth/transport';
+import { pino } from 'pino';
+import { startControlPlane } from './server.js';
+
+const HELP = `berth-control-plane: the Berth control plane
+
+Options:
+  --listen ADDR              address to listen on (default 0.0.0.0; BERTH_LISTEN)
+  --grpc-port PORT           gRPC API and agent port (default ${DEFAULT_GRPC_PORT}; BERTH_GRPC_PORT)
+  --http-port PORT           health endpoints /healthz, /readyz (default ${DEFAULT_HTTP_PORT}; BERTH_HTTP_PORT)
+  --database-url URL         Postgres URL (DATABASE_URL); without it the embedded store is used
+  --data-dir DIR             embedded store directory (default ~/.local/share/berth; BERTH_DATA_DIR)
+  --heartbeat-interval SECS  how often agents report (default 5)
+  --log-level LEVEL          trace, debug, info, warn, error (default info; BERTH_LOG_LEVEL)
+  -h, --help                 this help
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`berth-control-plane: ${message}\n`);
+  process.exit(2);
+}
+
+function port(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`--${name}: must be a port number 0-65535, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      listen: { type: 'string' },
+      'grpc-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      'database-url': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'heartbeat-interval': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }).values;
+} catch (err) {
+  fail(`${(err as Error).message} (see --help)`);
+}
+if (args.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const env = process.env;
+const hb = Number(args['heartbeat-interval'] ?? '5');
+if (!(hb >= 1 && hb <= 300)) fail(`--heartbeat-interval: must be 1-300 seconds, got ${args['heartbeat-interval']}`);
+const log = pino({ level: args['log-level'] ?? env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'control-plane' } });
+const listen = args.listen ?? env.BERTH_LISTEN ?? '0.0.0.0';
+
+try {
+  const cp = await startControlPlane({
+    listen,
+    grpcPort: port('grpc-port', args['grpc-port'] ?? env.BERTH_GRPC_PORT ?? String(DEFAULT_GRPC_PORT)),
+    httpPort: port('http-port', args['http-port'] ?? env.BERTH_HTTP_PORT ?? String(DEFAULT_HTTP_PORT)),
+    databaseUrl: args['database-url'] ?? env.DATABASE_URL,
+    dataDir: args['data-dir'] ?? env.BERTH_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth'),
+    heartbeatIntervalMs: hb * 1000,
+    resyncIntervalMs: 5 * 60_000,
+    random: { next: Math.random, bytes: (n) => randomBytes(n) },
+    log,
+  });
+  log.info({ grpc: `${listen}:${cp.grpcPort}`, http: `${listen}:${cp.httpPort}`, store: cp.db.kind }, 'control plane ready');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down (agents and their containers keep running)');
+    cp.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (err) {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') fail(`a port is already in use (${e.message}); is another control plane running? Use --grpc-port / --http-port`);
+  log.error({ err }, 'control plane failed to start');
+  process.exit(1);
+}

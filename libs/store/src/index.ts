@@ -1,1 +1,11 @@
-export {};
+// Public API of @berth/store: Postgres (or the embedded PGlite) through postgres.js.
+export * from './database.js';
+export * from './migrate.js';
+export * from './migrations/index.js';
+export * from './records.js';
+export * from './pagination.js';
+export * from './clusters.js';
+export * from './nodes.js';
+export * from './task-definitions.js';
+export * from './tasks.js';
+export * from './events.js';

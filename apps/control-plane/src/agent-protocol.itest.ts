@@ -1,0 +1,312 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type {
+  ConnectRequest,
+  ConnectResponse} from '@berth/proto';
+import {
+  AgentServiceClient,
+  ControlServiceClient,
+  PROTOCOL_VERSION,
+  type DesiredState,
+  type Hello,
+} from '@berth/proto';
+import * as proto from '@berth/proto';
+import { startTestPostgres, waitFor, type TestPostgres } from '@berth/testing';
+import { credentials, Client, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlPlane, type ControlPlane } from './server.js';
+
+const log = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
+
+/** A scripted agent: sends what the test says, queues what the control plane answers. */
+class ScriptedAgent {
+  readonly stream: ClientDuplexStream<ConnectRequest, ConnectResponse>;
+  private readonly inbox: ConnectResponse[] = [];
+  private waiters: (() => void)[] = [];
+  ended: ServiceError | { code: number; details: string } | undefined;
+
+  constructor(readonly client: AgentServiceClient) {
+    this.stream = client.connect();
+    this.stream.on('data', (m: ConnectResponse) => {
+      this.inbox.push(m);
+      this.wake();
+    });
+    this.stream.on('error', (err: ServiceError) => {
+      this.ended = err;
+      this.wake();
+    });
+    this.stream.on('status', (s) => {
+      this.ended ??= s;
+      this.wake();
+    });
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((f) => f());
+  }
+
+  send(msg: ConnectRequest['message']) {
+    this.stream.write({ message: msg });
+  }
+
+  /** The next message of a kind, skipping others. */
+  async next<K extends 'welcome' | 'desiredState'>(kind: K, match: (v: Extract<NonNullable<ConnectResponse['message']>, { $case: K }>['value']) => boolean = () => true) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => m.message?.$case === kind && match(m.message.value as never));
+      if (i >= 0) return this.inbox.splice(i, 1)[0]!.message!.value as Extract<NonNullable<ConnectResponse['message']>, { $case: K }>['value'];
+      if (this.ended) throw new Error(`stream ended (${this.ended.code} ${this.ended.details}) while waiting for ${kind}`);
+      if (Date.now() > deadline) throw new Error(`no ${kind} within 10 s`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  }
+
+  async closed(): Promise<{ code: number; details: string }> {
+    return waitFor('the stream to end', () => this.ended as { code: number; details: string } | undefined, 10_000);
+  }
+
+  end() {
+    this.stream.end();
+  }
+}
+
+const hello = (over: Partial<Hello> = {}): Hello => ({
+  protocolVersion: PROTOCOL_VERSION,
+  agentVersion: '0.1.0',
+  nodeId: '',
+  cluster: '',
+  labels: { room: 'attic' },
+  inventory: [],
+  appliedGeneration: 0,
+  facts: {
+    hostname: 'pi-attic',
+    os: 'linux',
+    osVersion: 'Debian 12',
+    kernel: '6.1',
+    arch: 'arm64',
+    cpuCores: 4,
+    cpuModel: 'Cortex-A72',
+    memoryMib: 4096,
+    diskTotalMib: 30_000,
+    dockerVersion: '20.10.24',
+    registeredCpu: 4096,
+    registeredMemoryMib: 3840,
+  },
+  ...over,
+});
+
+type Backend = { name: string; setup: () => Promise<{ databaseUrl?: string; dataDir: string; cleanup: () => Promise<void> } | undefined> };
+const backends: Backend[] = [
+  {
+    name: 'embedded pglite',
+    setup: async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'berth-cp-'));
+      return { dataDir, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'postgres 15',
+    setup: async () => {
+      const pg: TestPostgres | undefined = await startTestPostgres();
+      if (!pg) return undefined;
+      const dataDir = mkdtempSync(join(tmpdir(), 'berth-cp-'));
+      return { databaseUrl: pg.url, dataDir, cleanup: async () => { await pg.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
+    },
+  },
+];
+
+describe.each(backends)('agent protocol and control API on $name', (backend) => {
+  let cp: ControlPlane | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  let control: ControlServiceClient;
+  let agents: AgentServiceClient;
+  const call = <Res>(method: string, req: unknown): Promise<Res> => {
+    const type = (proto as unknown as Record<string, { fromPartial(o: unknown): unknown }>)[`${method[0]!.toUpperCase()}${method.slice(1)}Request`]!;
+    return new Promise((resolve, reject) =>
+      (control as unknown as Record<string, (r: unknown, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!(type.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  };
+
+  beforeAll(async () => {
+    const env = await backend.setup();
+    if (!env) return;
+    cleanup = env.cleanup;
+    cp = await startControlPlane({
+      listen: '127.0.0.1',
+      grpcPort: 0,
+      httpPort: 0,
+      databaseUrl: env.databaseUrl,
+      dataDir: env.dataDir,
+      heartbeatIntervalMs: 1000,
+      resyncIntervalMs: 60_000,
+      random: { next: Math.random, bytes: (n) => randomBytes(n) },
+      log,
+    });
+    control = new ControlServiceClient(`127.0.0.1:${cp.grpcPort}`, credentials.createInsecure());
+    agents = new AgentServiceClient(`127.0.0.1:${cp.grpcPort}`, credentials.createInsecure());
+  });
+  afterAll(async () => {
+    control?.close();
+    agents?.close();
+    await cp?.close();
+    await cleanup?.();
+  });
+
+  it('registers a node, sends its desired state, and follows a task through its life', async () => {
+    if (!cp) return;
+    const agent = new ScriptedAgent(agents);
+    agent.send({ $case: 'hello', value: hello() });
+    const welcome = await agent.next('welcome');
+    expect(welcome).toMatchObject({ heartbeatIntervalMs: 1000, protocolVersion: PROTOCOL_VERSION });
+    expect(welcome.nodeId).toMatch(/^n-[0-9a-f]{16}$/);
+    const first = await agent.next('desiredState');
+    expect(first.tasks).toEqual([]);
+
+    const nodes = await call<{ containerInstances: { nodeId: string; agentConnected: boolean; attributes: { name: string; value: string }[]; remainingResources: { name: string; integerValue: number }[] }[] }>('describeContainerInstances', { cluster: '', containerInstances: [] });
+    const node = nodes.containerInstances.find((n) => n.nodeId === welcome.nodeId)!;
+    expect(node.agentConnected).toBe(true);
+    expect(node.attributes).toContainEqual({ name: 'ecs.cpu-architecture', value: 'arm64' });
+    expect(node.attributes).toContainEqual({ name: 'room', value: 'attic' });
+
+    await call('registerTaskDefinition', {
+      taskDefinitionJson: JSON.stringify({ family: 'web', containerDefinitions: [{ name: 'web', image: 'busybox', memory: 1000, portMappings: [{ containerPort: 80, hostPort: 8080 }] }] }),
+    });
+    const run = await call<{ tasks: { taskArn: string; lastStatus: string; containerInstanceArn: string }[]; failures: { reason: string }[] }>('runTask', { cluster: '', taskDefinition: 'web', count: 2, startedBy: 'test', group: '' });
+    // One static host port per node: the second task cannot fit.
+    expect(run.tasks).toHaveLength(1);
+    expect(run.failures.map((f) => f.reason)).toEqual(['RESOURCE:PORTS']);
+    const taskArn = run.tasks[0]!.taskArn;
+    const taskId = taskArn.split('/').pop()!;
+    expect(run.tasks[0]!.lastStatus).toBe('PENDING');
+    expect(run.tasks[0]!.containerInstanceArn).toContain(welcome.nodeId);
+
+    const withTask = await agent.next('desiredState', (d: DesiredState) => d.tasks.length === 1);
+    expect(withTask.generation).toBeGreaterThan(first.generation);
+    expect(withTask.tasks[0]).toMatchObject({ taskId, family: 'web', revision: 1, desiredStatus: 'RUNNING' });
+    expect(JSON.parse(withTask.tasks[0]!.taskDefinitionJson).containerDefinitions[0].image).toBe('busybox');
+    agent.send({ $case: 'ack', value: { generation: withTask.generation } });
+
+    agent.send({
+      $case: 'taskStatus',
+      value: {
+        tasks: [
+          {
+            taskId,
+            lastStatus: 'RUNNING',
+            stopCode: '',
+            stoppedReason: '',
+            at: new Date(),
+            containers: [{ name: 'web', runtimeId: 'abc123', lastStatus: 'RUNNING', reason: '', healthStatus: '', exitCode: undefined, networkBindings: [{ bindIp: '0.0.0.0', containerPort: 80, hostPort: 8080, protocol: 'tcp' }] }],
+          },
+        ],
+      },
+    });
+    type Described = { tasks: { lastStatus: string; desiredStatus: string; stopCode: string; stoppedReason: string; startedAt?: Date; stoppedAt?: Date; containers: { runtimeId: string; exitCode?: number; networkBindings: { hostPort: number }[] }[] }[] };
+    const running = await waitFor('task RUNNING', async () => {
+      const d = await call<Described>('describeTasks', { cluster: '', tasks: [taskArn] });
+      return d.tasks[0]!.lastStatus === 'RUNNING' ? d.tasks[0] : undefined;
+    });
+    expect(running.containers[0]).toMatchObject({ runtimeId: 'abc123', networkBindings: [{ hostPort: 8080 }] });
+    expect(running.startedAt).toBeInstanceOf(Date);
+
+    await call('stopTask', { cluster: '', task: taskId, reason: 'done testing' });
+    const stopping = await agent.next('desiredState', (d: DesiredState) => d.tasks[0]?.desiredStatus === 'STOPPED');
+    expect(stopping.tasks[0]!.taskId).toBe(taskId);
+    agent.send({
+      $case: 'taskStatus',
+      value: { tasks: [{ taskId, lastStatus: 'STOPPED', stopCode: '', stoppedReason: '', at: new Date(), containers: [{ name: 'web', runtimeId: 'abc123', lastStatus: 'STOPPED', exitCode: 143, reason: '', healthStatus: '', networkBindings: [] }] }] },
+    });
+    await agent.next('desiredState', (d: DesiredState) => d.tasks.length === 0);
+    const stopped = (await call<Described>('describeTasks', { cluster: '', tasks: [taskId] })).tasks[0]!;
+    expect(stopped).toMatchObject({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedReason: 'done testing' });
+    expect(stopped.containers[0]!.exitCode).toBe(143);
+    expect(stopped.stoppedAt).toBeInstanceOf(Date);
+
+    // A stale report (RUNNING after STOPPED) is rejected, never applied.
+    agent.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'RUNNING', stopCode: '', stoppedReason: '', at: new Date(), containers: [] }] } });
+    agent.send({ $case: 'heartbeat', value: { cpuPercent: 3, memoryUsedMib: 100, memoryTotalMib: 4096, diskUsedMib: 1, diskTotalMib: 2, load1: 0, load5: 0, load15: 0, dockerReachable: true } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await call<Described>('describeTasks', { cluster: '', tasks: [taskId] })).tasks[0]!.lastStatus).toBe('STOPPED');
+
+    // Agent goes away: the node is marked disconnected; it comes back with the same identity.
+    agent.end();
+    await waitFor('node disconnected', async () => {
+      const d = await call<typeof nodes>('describeContainerInstances', { cluster: '', containerInstances: [welcome.nodeId] });
+      return d.containerInstances[0]?.agentConnected === false;
+    });
+    const again = new ScriptedAgent(agents);
+    again.send({ $case: 'hello', value: hello({ nodeId: welcome.nodeId, appliedGeneration: stopping.generation }) });
+    expect((await again.next('welcome')).nodeId).toBe(welcome.nodeId);
+    again.end();
+
+    const ls = await call<{ taskArns: string[] }>('listTasks', { cluster: '', family: 'web', desiredStatus: 'STOPPED' });
+    expect(ls.taskArns).toContain(taskArn);
+  });
+
+  it('refuses an agent speaking a protocol version it does not know, saying which it speaks', async () => {
+    if (!cp) return;
+    const agent = new ScriptedAgent(agents);
+    agent.send({ $case: 'hello', value: hello({ protocolVersion: PROTOCOL_VERSION + 1 }) });
+    const end = await agent.closed();
+    expect(end.code).toBe(status.FAILED_PRECONDITION);
+    expect(end.details).toMatch(/protocol version 2 is not supported .* speaks 1-1; upgrade the control plane/);
+  });
+
+  it('closes only the stream that sends something out of order or unparseable', async () => {
+    if (!cp) return;
+    const good = new ScriptedAgent(agents);
+    good.send({ $case: 'hello', value: hello({ facts: { ...hello().facts!, hostname: 'good' } }) });
+    await good.next('welcome');
+
+    const early = new ScriptedAgent(agents);
+    early.send({ $case: 'heartbeat', value: { cpuPercent: 1, memoryUsedMib: 1, memoryTotalMib: 1, diskUsedMib: 1, diskTotalMib: 1, load1: 0, load5: 0, load15: 0, dockerReachable: true } });
+    expect(await early.closed()).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'the first message must be a hello, got heartbeat' });
+
+    const empty = new ScriptedAgent(agents);
+    empty.stream.write({} as ConnectRequest);
+    expect((await empty.closed()).code).toBe(status.INVALID_ARGUMENT);
+
+    // Raw bytes that are not a ConnectRequest at all.
+    const raw = new Client(`127.0.0.1:${cp.grpcPort}`, credentials.createInsecure());
+    const garbage = raw.makeBidiStreamRequest('/berth.v1.AgentService/Connect', (b: Buffer) => b, (b: Buffer) => b);
+    const garbageEnd = new Promise<number>((resolve) => garbage.on('status', (s) => resolve(s.code)));
+    garbage.on('error', () => {});
+    garbage.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+    expect(await garbageEnd).not.toBe(status.OK);
+    raw.close();
+
+    // The good session still works.
+    const ls = await call<{ taskArns: string[] }>('listTasks', { cluster: '' });
+    expect(ls).toBeDefined();
+    good.send({ $case: 'heartbeat', value: { cpuPercent: 1, memoryUsedMib: 1, memoryTotalMib: 1, diskUsedMib: 1, diskTotalMib: 1, load1: 0, load5: 0, load15: 0, dockerReachable: true } });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(good.ended).toBeUndefined();
+    good.end();
+  });
+
+  it('answers bad API input with INVALID_ARGUMENT or NOT_FOUND and a reason', async () => {
+    if (!cp) return;
+    const err = (p: Promise<unknown>) => p.then(() => undefined, (e: ServiceError) => ({ code: e.code, details: e.details }));
+    expect(await err(call('runTask', { cluster: '', taskDefinition: 'nope', count: 1 }))).toMatchObject({ code: status.NOT_FOUND, details: expect.stringContaining('family nope not found') });
+    expect(await err(call('runTask', { cluster: '', taskDefinition: 'web', count: 11 }))).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'count: must be 1-10, got 11' });
+    expect(await err(call('registerTaskDefinition', { taskDefinitionJson: '{"family": ' }))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(await err(call('registerTaskDefinition', { taskDefinitionJson: JSON.stringify({ family: 'x', containerDefinitions: [{ name: 'a', image: 'b', memory: 8, portMappings: [{ containerPort: 70000 }] }] }) }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('containerDefinitions[0].portMappings[0].containerPort: must be 1-65535, got 70000'),
+    });
+    expect(await err(call('stopTask', { cluster: '', task: 'not-a-task', reason: '' }))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(await err(call('stopTask', { cluster: '', task: 'f'.repeat(32), reason: '' }))).toMatchObject({ code: status.NOT_FOUND });
+    expect(await err(call('listTasks', { cluster: 'nope' }))).toMatchObject({ code: status.NOT_FOUND, details: 'cluster nope not found' });
+    expect(await err(call('listTasks', { cluster: '', nextToken: 'garbage!' }))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    const missing = await call<{ failures: { reason: string }[] }>('describeTasks', { cluster: '', tasks: ['0'.repeat(32)] });
+    expect(missing.failures).toEqual([{ arn: '0'.repeat(32), reason: 'MISSING', detail: '' }]);
+  });
+});

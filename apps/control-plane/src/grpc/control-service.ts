@@ -1,0 +1,102 @@
+import type { ControlServiceServer, TaskOverride as ProtoTaskOverride } from '@berth/proto';
+import type { TaskOverride } from '@berth/domain';
+import { arns } from '@berth/domain';
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
+import { createClusterOp, describeClustersOp, listClustersOp } from '../services/clusters.js';
+import type { AppContext } from '../services/context.js';
+import { describeContainerInstancesOp, listContainerInstancesOp } from '../services/nodes.js';
+import {
+  deregisterTaskDefinitionOp,
+  listTaskDefinitionsOp,
+  registerTaskDefinitionOp,
+  resolveTaskDefinition,
+} from '../services/task-definitions.js';
+import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
+import { toServiceError } from './errors.js';
+import { clusterView, containerInstanceView, failureView, missingFailure, taskDefinitionView, taskView } from './views.js';
+
+/**
+ * The control API: a thin adapter. Each handler converts the request, calls one
+ * application operation, and converts the result; no logic of its own.
+ */
+export function controlService(ctx: AppContext): ControlServiceServer {
+  const unary =
+    <Req, Res>(op: string, fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> =>
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+      fn(call.request).then(
+        (res) => callback(null, res),
+        (err) => callback(toServiceError(err, ctx.log, op)),
+      );
+    };
+  const a = ctx.arn;
+
+  const handlers: ControlServiceServer = {
+    createCluster: unary('CreateCluster', async (req) => ({ cluster: clusterView(ctx, await createClusterOp(ctx, req.clusterName)) })),
+    listClusters: unary('ListClusters', async () => ({
+      clusterArns: (await listClustersOp(ctx)).map((c) => arns.cluster(a, c.name)),
+      nextToken: '',
+    })),
+    describeClusters: unary('DescribeClusters', async (req) => {
+      const r = await describeClustersOp(ctx, req.clusters);
+      return { clusters: r.found.map((c) => clusterView(ctx, c)), failures: r.missing.map(missingFailure) };
+    }),
+
+    registerTaskDefinition: unary('RegisterTaskDefinition', async (req) => {
+      const r = await registerTaskDefinitionOp(ctx, req.taskDefinitionJson);
+      return { taskDefinition: taskDefinitionView(ctx, r.record), warnings: r.warnings };
+    }),
+    describeTaskDefinition: unary('DescribeTaskDefinition', async (req) => ({
+      taskDefinition: taskDefinitionView(ctx, await resolveTaskDefinition(ctx, req.taskDefinition)),
+    })),
+    listTaskDefinitions: unary('ListTaskDefinitions', async (req) => {
+      const page = await listTaskDefinitionsOp(ctx, req);
+      return { taskDefinitionArns: page.items.map((r) => arns.taskDefinition(a, r.family, r.revision)), nextToken: page.nextToken ?? '' };
+    }),
+    deregisterTaskDefinition: unary('DeregisterTaskDefinition', async (req) => ({
+      taskDefinition: taskDefinitionView(ctx, await deregisterTaskDefinitionOp(ctx, req.taskDefinition)),
+    })),
+
+    runTask: unary('RunTask', async (req) => {
+      const r = await runTaskOp(ctx, { ...req, overrides: toOverrides(req.overrides) });
+      return { tasks: r.tasks.map((t) => taskView(a, t)), failures: r.failures.map(failureView) };
+    }),
+    stopTask: unary('StopTask', async (req) => ({ task: taskView(a, await stopTaskOp(ctx, req)) })),
+    describeTasks: unary('DescribeTasks', async (req) => {
+      const r = await describeTasksOp(ctx, req);
+      return { tasks: r.found.map((t) => taskView(a, t)), failures: r.missing.map(missingFailure) };
+    }),
+    listTasks: unary('ListTasks', async (req) => {
+      const page = await listTasksOp(ctx, req);
+      return { taskArns: page.items.map((t) => arns.task(a, t.cluster, t.id)), nextToken: page.nextToken ?? '' };
+    }),
+
+    listContainerInstances: unary('ListContainerInstances', async (req) => {
+      const page = await listContainerInstancesOp(ctx, req);
+      return {
+        containerInstanceArns: page.items.map((n) => arns.containerInstance(a, n.cluster, n.id)),
+        nextToken: page.nextToken ?? '',
+      };
+    }),
+    describeContainerInstances: unary('DescribeContainerInstances', async (req) => {
+      const r = await describeContainerInstancesOp(ctx, req);
+      return { containerInstances: r.found.map((v) => containerInstanceView(a, v)), failures: r.missing.map(missingFailure) };
+    }),
+  };
+  return handlers as ControlServiceServer & Record<string, UntypedHandleCall>;
+}
+
+function toOverrides(o: ProtoTaskOverride | undefined): TaskOverride | undefined {
+  if (!o) return undefined;
+  return {
+    cpu: o.cpu || undefined,
+    memory: o.memory || undefined,
+    containerOverrides: o.containerOverrides.map((c) => ({
+      name: c.name,
+      command: c.command.length > 0 ? c.command : undefined,
+      environment: c.environment.length > 0 ? c.environment : undefined,
+      cpu: c.cpu,
+      memory: c.memory,
+      memoryReservation: c.memoryReservation,
+    })),
+  };
+}

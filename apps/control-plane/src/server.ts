@@ -1,0 +1,127 @@
+import type { Server as HttpServer } from 'node:http';
+import { DEFAULT_ARN_CONTEXT, systemClock, type ArnContext, type Clock, type Random } from '@berth/domain';
+import { AgentServiceService, ControlServiceService, ConnectRequest } from '@berth/proto';
+import { disconnectAllNodes, migrate, openDatabase, type Database } from '@berth/store';
+import { serverChannelOptions } from '@berth/transport';
+import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { controlService } from './grpc/control-service.js';
+import { startHealthServer } from './http/health-server.js';
+import type { AppContext } from './services/context.js';
+import { AgentSession, type SessionSettings } from './sessions/agent-session.js';
+import { SessionRegistry } from './sessions/session-registry.js';
+
+export interface ControlPlaneOptions {
+  /** Address to listen on, e.g. 0.0.0.0 (all) or 127.0.0.1. */
+  listen: string;
+  grpcPort: number;
+  httpPort: number;
+  databaseUrl?: string;
+  dataDir: string;
+  heartbeatIntervalMs: number;
+  /** How often every connected node gets its full desired set again. */
+  resyncIntervalMs: number;
+  arn?: ArnContext;
+  clock?: Clock;
+  random: Random;
+  log: Logger;
+}
+
+export interface ControlPlane {
+  grpcPort: number;
+  httpPort: number;
+  db: Database;
+  sessions: SessionRegistry;
+  close(): Promise<void>;
+}
+
+export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = o.log;
+  const db = await openDatabase({ url: o.databaseUrl, dataDir: o.dataDir });
+  log.info({ store: db.kind, location: db.location }, 'database opened');
+  const migrated = await migrate(db.sql);
+  log.info({ applied: migrated.applied, schemaVersion: migrated.current }, 'migrations applied');
+  // No agent is connected to a control plane that just started.
+  await disconnectAllNodes(db.sql);
+
+  const sessions = new SessionRegistry();
+  const ctx: AppContext = {
+    db,
+    arn: o.arn ?? DEFAULT_ARN_CONTEXT,
+    clock: o.clock ?? systemClock,
+    random: o.random,
+    log,
+    nodesChanged: (ids) => sessions.nodesChanged(ids),
+  };
+  const settings: SessionSettings = {
+    heartbeatIntervalMs: o.heartbeatIntervalMs,
+    usageWriteIntervalMs: Math.max(30_000, o.heartbeatIntervalMs),
+    helloTimeoutMs: 15_000,
+  };
+
+  const server = new Server(serverChannelOptions);
+  server.addService(ControlServiceService, controlService(ctx));
+  server.addService(loggingDecoder(AgentServiceService, log), {
+    connect: (call: ServerDuplexStream<ConnectRequest, never>) => new AgentSession(ctx, sessions, call as never, settings),
+  });
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${o.listen}:${o.grpcPort}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+
+  let http: HttpServer;
+  try {
+    http = await startHealthServer(o.listen, o.httpPort, {
+      ready: async () => {
+        try {
+          await Promise.race([db.sql`SELECT 1`, new Promise((_, rej) => setTimeout(() => rej(new Error('database timeout')), 2000))]);
+          return { ok: true, detail: { store: db.kind, agents: sessions.size } };
+        } catch (err) {
+          return { ok: false, detail: { database: (err as Error).message } };
+        }
+      },
+    });
+  } catch (err) {
+    server.forceShutdown();
+    await db.close();
+    throw err;
+  }
+  const httpAddr = http.address();
+  const httpPort = typeof httpAddr === 'object' && httpAddr ? httpAddr.port : o.httpPort;
+  const resync = setInterval(() => sessions.resyncAll(), o.resyncIntervalMs);
+  resync.unref();
+
+  return {
+    grpcPort,
+    httpPort,
+    db,
+    sessions,
+    close: async () => {
+      clearInterval(resync);
+      await sessions.closeAll('control plane shutting down');
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await db.close();
+    },
+  };
+}
+
+/**
+ * The agent service with a request decoder that logs what it cannot parse.
+ * grpc-js then ends only that stream (INTERNAL), and the reason is in our log.
+ */
+function loggingDecoder(def: typeof AgentServiceService, log: Logger): typeof AgentServiceService {
+  return {
+    ...def,
+    connect: {
+      ...def.connect,
+      requestDeserialize: (value: Buffer) => {
+        try {
+          return ConnectRequest.decode(value);
+        } catch (err) {
+          log.warn({ reason: (err as Error).message, bytes: value.length }, 'closing agent stream: message could not be parsed');
+          throw err;
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import type { ArnContext, Clock, Random } from '@berth/domain';
+import type { Database } from '@berth/store';
+import type { Logger } from 'pino';
+
+/**
+ * What every application service needs. The ways in (gRPC API, later the ECS
+ * endpoint and the console) are thin adapters over these services.
+ */
+export interface AppContext {
+  db: Database;
+  arn: ArnContext;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  /** Tells the agent sessions that these nodes' desired sets changed. */
+  nodesChanged(nodeIds: Iterable<string>): void;
+}

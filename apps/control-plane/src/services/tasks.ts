@@ -1,0 +1,272 @@
+import {
+  applyOverrides,
+  arns,
+  checkTaskTransition,
+  invalid,
+  isTaskStatus,
+  newTaskId,
+  notFound,
+  resourceId,
+  staticHostPorts,
+  taskResources,
+  type TaskOverride,
+} from '@berth/domain';
+import { firstFit, type NodeView } from '@berth/scheduler';
+import {
+  appendEvents,
+  bumpGenerations,
+  decodeToken,
+  encodeToken,
+  getTaskForUpdate,
+  getTasks,
+  insertTasks,
+  listTasks,
+  lockPlaceableNodes,
+  nodeAllocations,
+  pageSize,
+  updateTask,
+  type ContainerRecord,
+  type NewEvent,
+  type NewTask,
+  type Page,
+  type TaskPatch,
+  type TaskRecord,
+} from '@berth/store';
+import { requireCluster } from './clusters.js';
+import type { AppContext } from './context.js';
+import { resolveTaskDefinition } from './task-definitions.js';
+
+/** ECS limits RunTask to 10 tasks per call. */
+export const MAX_RUN_COUNT = 10;
+
+export interface RunTaskInput {
+  cluster?: string;
+  taskDefinition: string;
+  count?: number;
+  startedBy?: string;
+  group?: string;
+  overrides?: TaskOverride;
+}
+
+export interface FailureView {
+  arn?: string;
+  reason: string;
+  detail: string;
+}
+
+export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{ tasks: TaskRecord[]; failures: FailureView[] }> {
+  const count = input.count || 1;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_RUN_COUNT) {
+    throw invalid(`count: must be 1-${MAX_RUN_COUNT}, got ${input.count}`);
+  }
+  if ((input.startedBy ?? '').length > 128) throw invalid('startedBy: must be at most 128 characters');
+  if ((input.group ?? '').length > 255) throw invalid('group: must be at most 255 characters');
+  const cluster = await requireCluster(ctx, input.cluster);
+  const def = await resolveTaskDefinition(ctx, input.taskDefinition);
+  const defArn = arns.taskDefinition(ctx.arn, def.family, def.revision);
+  if (def.status !== 'ACTIVE') {
+    throw invalid(`taskDefinition: ${def.family}:${def.revision} is ${def.status}; new tasks need an ACTIVE revision`);
+  }
+  const spec = applyOverrides(def.spec, input.overrides);
+  const demand = { ...taskResources(spec), hostPorts: staticHostPorts(spec) };
+  const containers: ContainerRecord[] = spec.containerDefinitions.map((c) => ({
+    name: c.name,
+    image: c.image,
+    lastStatus: 'PENDING',
+    cpu: c.cpu,
+    memory: c.memory,
+    memoryReservation: c.memoryReservation,
+  }));
+
+  const result = await ctx.db.sql.begin(async (tx) => {
+    const nodes = await lockPlaceableNodes(tx, cluster);
+    const alloc = await nodeAllocations(tx, nodes.map((n) => n.id));
+    const views: NodeView[] = nodes.map((n) => {
+      const a = alloc.get(n.id);
+      return {
+        id: n.id,
+        placeable: true,
+        registeredCpu: n.registeredCpu,
+        registeredMemory: n.registeredMemory,
+        usedCpu: a?.cpu ?? 0,
+        usedMemory: a?.memory ?? 0,
+        usedPorts: new Set(a?.ports ?? []),
+      };
+    });
+    const plan = firstFit(views, { count, demand });
+    const rows: NewTask[] = plan.placements.map((p) => ({
+      id: newTaskId(ctx.random),
+      cluster,
+      family: def.family,
+      revision: def.revision,
+      nodeId: p.nodeId,
+      desiredStatus: 'RUNNING',
+      lastStatus: 'PENDING',
+      spec,
+      overrides: (input.overrides ?? {}) as Record<string, unknown>,
+      cpu: demand.cpu,
+      memory: demand.memoryMib,
+      hostPorts: demand.hostPorts,
+      containers,
+      startedBy: input.startedBy ?? '',
+      group: input.group || `family:${def.family}`,
+    }));
+    const tasks = await insertTasks(tx, rows);
+    const nodeIds = [...new Set(rows.map((r) => r.nodeId!))];
+    await bumpGenerations(tx, nodeIds);
+    await appendEvents(
+      tx,
+      tasks.map((t) => ({ cluster, kind: 'task.placed', subject: t.id, message: `task ${t.id} (${def.family}:${def.revision}) placed on node ${t.nodeId}` })),
+    );
+    return { tasks, failures: plan.failures.map((f) => ({ arn: defArn, reason: f.reason, detail: f.detail })), nodeIds };
+  });
+  ctx.nodesChanged(result.nodeIds);
+  ctx.log.info({ cluster, taskDefinition: `${def.family}:${def.revision}`, placed: result.tasks.length, failures: result.failures.length }, 'run task');
+  return { tasks: result.tasks, failures: result.failures };
+}
+
+function taskId(ref: string): string {
+  const id = resourceId(ref ?? '');
+  if (!/^[0-9a-f]{32}$/.test(id)) throw invalid(`task: must be a task id (32 hex characters) or a task ARN, got ${JSON.stringify(ref ?? '')}`);
+  return id;
+}
+
+export async function stopTaskOp(ctx: AppContext, input: { cluster?: string; task: string; reason?: string }): Promise<TaskRecord> {
+  const cluster = await requireCluster(ctx, input.cluster);
+  const id = taskId(input.task);
+  if ((input.reason ?? '').length > 255) throw invalid('reason: must be at most 255 characters');
+  const now = ctx.clock.now();
+  const task = await ctx.db.sql.begin(async (tx) => {
+    const t = await getTaskForUpdate(tx, id);
+    if (!t || t.cluster !== cluster) throw notFound(`task ${id} not found in cluster ${cluster}`);
+    if (t.desiredStatus === 'STOPPED' || t.lastStatus === 'STOPPED') return t;
+    const updated = await updateTask(tx, id, {
+      desiredStatus: 'STOPPED',
+      stopCode: 'UserInitiated',
+      stoppedReason: input.reason || 'Task stopped by user',
+      stoppingAt: now,
+    });
+    if (t.nodeId) await bumpGenerations(tx, [t.nodeId]);
+    await appendEvents(tx, [{ cluster, kind: 'task.stopping', subject: id, message: `task ${id} asked to stop: ${updated.stoppedReason}` }]);
+    return updated;
+  });
+  if (task.nodeId) ctx.nodesChanged([task.nodeId]);
+  return task;
+}
+
+export async function describeTasksOp(ctx: AppContext, input: { cluster?: string; tasks: string[] }): Promise<{ found: TaskRecord[]; missing: string[] }> {
+  if (input.tasks.length === 0) throw invalid('tasks: must name at least one task');
+  if (input.tasks.length > 100) throw invalid(`tasks: must name at most 100 tasks, got ${input.tasks.length}`);
+  const cluster = await requireCluster(ctx, input.cluster);
+  const wanted = input.tasks.map((ref) => ({ ref, id: resourceId(ref) }));
+  const found = await getTasks(ctx.db.sql, cluster, wanted.map((w) => w.id));
+  const byId = new Map(found.map((t) => [t.id, t]));
+  return {
+    found: wanted.flatMap((w) => (byId.has(w.id) ? [byId.get(w.id)!] : [])),
+    missing: wanted.filter((w) => !byId.has(w.id)).map((w) => w.ref),
+  };
+}
+
+export interface ListTasksInput {
+  cluster?: string;
+  containerInstance?: string;
+  family?: string;
+  startedBy?: string;
+  desiredStatus?: string;
+  nextToken?: string;
+  maxResults?: number;
+}
+
+export async function listTasksOp(ctx: AppContext, input: ListTasksInput): Promise<Page<TaskRecord>> {
+  const cluster = await requireCluster(ctx, input.cluster);
+  if (input.desiredStatus && !['RUNNING', 'STOPPED', 'PENDING'].includes(input.desiredStatus)) {
+    throw invalid(`desiredStatus: must be RUNNING, PENDING or STOPPED, got ${JSON.stringify(input.desiredStatus)}`);
+  }
+  const limit = pageSize(input.maxResults);
+  const after = decodeToken(input.nextToken) as [string, string] | undefined;
+  const items = await listTasks(ctx.db.sql, {
+    cluster,
+    nodeId: input.containerInstance ? resourceId(input.containerInstance) : undefined,
+    family: input.family || undefined,
+    startedBy: input.startedBy || undefined,
+    // ECS: PENDING filters on desiredStatus RUNNING with lastStatus before RUNNING; kept simple here.
+    desiredStatus: input.desiredStatus === 'PENDING' ? 'RUNNING' : input.desiredStatus || undefined,
+    after,
+    limit,
+  });
+  const last = items[items.length - 1];
+  return { items, nextToken: items.length === limit && last ? encodeToken([last.createdAt.toISOString(), last.id]) : undefined };
+}
+
+/** A task status as an agent reports it (the proto TaskStatus, decoupled). */
+export interface ReportedTaskStatus {
+  taskId: string;
+  lastStatus: string;
+  containers: ContainerRecord[];
+  stopCode: string;
+  stoppedReason: string;
+  at?: Date;
+}
+
+/**
+ * Applies agent status reports for one node. Reports for tasks that are not
+ * this node's are ignored; impossible transitions (e.g. RUNNING after STOPPED,
+ * a stale report) are rejected and logged, never applied.
+ * Returns whether the node's desired set changed (a task reached STOPPED).
+ */
+export async function applyTaskStatusReports(ctx: AppContext, nodeId: string, reports: ReportedTaskStatus[]): Promise<boolean> {
+  let changed = false;
+  await ctx.db.sql.begin(async (tx) => {
+    const events: NewEvent[] = [];
+    for (const r of reports) {
+      const t = await getTaskForUpdate(tx, r.taskId);
+      if (!t) {
+        ctx.log.warn({ nodeId, taskId: r.taskId }, 'status report for an unknown task ignored');
+        continue;
+      }
+      if (t.nodeId !== nodeId) {
+        ctx.log.warn({ nodeId, taskId: r.taskId, owner: t.nodeId }, 'status report for another node\'s task ignored');
+        continue;
+      }
+      if (!isTaskStatus(t.lastStatus)) continue;
+      const check = checkTaskTransition(t.lastStatus, r.lastStatus);
+      if (!check.ok) {
+        ctx.log.warn({ nodeId, taskId: t.id, from: t.lastStatus, to: r.lastStatus, reason: check.reason }, 'task transition rejected');
+        continue;
+      }
+      const now = r.at ?? ctx.clock.now();
+      const patch: TaskPatch = { lastStatus: r.lastStatus, containers: mergeContainers(t.containers, r.containers) };
+      if (r.lastStatus === 'RUNNING') patch.startedAt = now;
+      if (r.lastStatus === 'STOPPED') {
+        patch.desiredStatus = 'STOPPED';
+        patch.stoppedAt = now;
+        patch.stoppingAt = now;
+        if (!t.stopCode) {
+          patch.stopCode = r.stopCode || 'EssentialContainerExited';
+          patch.stoppedReason = r.stoppedReason || 'Essential container in task exited';
+        }
+        changed = true;
+      }
+      if (r.lastStatus === t.lastStatus && sameContainers(t.containers, patch.containers!)) continue;
+      await updateTask(tx, t.id, patch);
+      if (r.lastStatus !== t.lastStatus) {
+        events.push({ cluster: t.cluster, kind: 'task.status', subject: t.id, message: `task ${t.id} ${t.lastStatus} -> ${r.lastStatus}`, data: { from: t.lastStatus, to: r.lastStatus } });
+      }
+    }
+    if (changed) await bumpGenerations(tx, [nodeId]);
+    await appendEvents(tx, events);
+  });
+  return changed;
+}
+
+function mergeContainers(current: ContainerRecord[], reported: ContainerRecord[]): ContainerRecord[] {
+  const byName = new Map(reported.map((c) => [c.name, c]));
+  return current.map((c) => {
+    const r = byName.get(c.name);
+    return r ? { ...c, ...r, image: c.image } : c;
+  });
+}
+
+function sameContainers(a: ContainerRecord[], b: ContainerRecord[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,278 @@
+import { arns, newSessionId, BerthError } from '@berth/domain';
+import {
+  isProtocolSupported,
+  MIN_SUPPORTED_PROTOCOL_VERSION,
+  PROTOCOL_VERSION,
+  type ConnectRequest,
+  type ConnectResponse,
+  type Heartbeat,
+  type Hello,
+  type TaskStatus,
+} from '@berth/proto';
+import { desiredTasksForNode, getNode, saveNodeUsage, setAckedGeneration, type NodeRecord } from '@berth/store';
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { AppContext } from '../services/context.js';
+import { nodeDisconnectedOp, registerNodeOp } from '../services/nodes.js';
+import { applyTaskStatusReports, type ReportedTaskStatus } from '../services/tasks.js';
+import type { SessionRegistry } from './session-registry.js';
+
+export const CONTROL_PLANE_VERSION = '0.1.0';
+
+export interface SessionSettings {
+  heartbeatIntervalMs: number;
+  /** A node's usage is written to Postgres at most this often (flash wear, write amplification). */
+  usageWriteIntervalMs: number;
+  /** The first message must be a hello within this time. */
+  helloTimeoutMs: number;
+}
+
+type Call = ServerDuplexStream<ConnectRequest, ConnectResponse>;
+
+class ProtocolError extends Error {}
+
+/**
+ * One agent's stream. Messages are handled strictly in order (a queue), so a
+ * status report is never applied before the hello that registered its node.
+ * Anything the session cannot understand closes this stream only, with a
+ * logged reason; other sessions are untouched.
+ */
+export class AgentSession {
+  readonly sessionId: string;
+  private node: NodeRecord | undefined;
+  private log: Logger;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private pushing = false;
+  private pushAgain = false;
+  private lastUsageWrite = 0;
+  lastHeartbeatAt = 0;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly registry: SessionRegistry,
+    private readonly call: Call,
+    private readonly settings: SessionSettings,
+  ) {
+    this.sessionId = newSessionId(ctx.random);
+    this.log = ctx.log.child({ session: this.sessionId, peer: call.getPeer() });
+    this.helloTimer = setTimeout(() => this.fail(status.INVALID_ARGUMENT, 'no hello received in time'), settings.helloTimeoutMs);
+    call.on('data', (msg: ConnectRequest) => {
+      this.queue = this.queue.then(() => this.handle(msg)).catch((err) => this.onHandlerError(err));
+    });
+    call.on('end', () => void this.close('agent ended the stream'));
+    call.on('error', (err) => void this.close(`stream error: ${err.message}`));
+    call.on('cancelled', () => void this.close('stream cancelled'));
+  }
+
+  get nodeId(): string | undefined {
+    return this.node?.id;
+  }
+
+  private async handle(msg: ConnectRequest): Promise<void> {
+    if (this.closed) return;
+    const m = msg.message;
+    if (!m) throw new ProtocolError('empty message (no hello, heartbeat, taskStatus or ack)');
+    if (m.$case !== 'hello' && !this.node) throw new ProtocolError(`the first message must be a hello, got ${m.$case}`);
+    switch (m.$case) {
+      case 'hello':
+        return this.onHello(m.value);
+      case 'heartbeat':
+        return this.onHeartbeat(m.value);
+      case 'taskStatus':
+        return this.onTaskStatus(m.value.tasks);
+      case 'ack':
+        await setAckedGeneration(this.ctx.db.sql, this.node!.id, m.value.generation);
+        return;
+      default:
+        throw new ProtocolError('unknown message');
+    }
+  }
+
+  private async onHello(h: Hello): Promise<void> {
+    if (this.node) throw new ProtocolError('a second hello on the same stream');
+    clearTimeout(this.helloTimer);
+    if (!isProtocolSupported(h.protocolVersion)) {
+      this.fail(
+        status.FAILED_PRECONDITION,
+        `agent protocol version ${h.protocolVersion} is not supported by this control plane (${CONTROL_PLANE_VERSION}), which speaks ${MIN_SUPPORTED_PROTOCOL_VERSION}-${PROTOCOL_VERSION}; upgrade the ${h.protocolVersion < MIN_SUPPORTED_PROTOCOL_VERSION ? 'agent' : 'control plane'}`,
+      );
+      return;
+    }
+    const f = h.facts;
+    if (!f) throw new ProtocolError('hello without node facts');
+    const node = await registerNodeOp(
+      this.ctx,
+      {
+        nodeId: h.nodeId,
+        cluster: h.cluster,
+        agentVersion: h.agentVersion,
+        protocolVersion: h.protocolVersion,
+        facts: {
+          hostname: f.hostname,
+          os: f.os,
+          osVersion: f.osVersion,
+          kernel: f.kernel,
+          arch: f.arch,
+          cpuCores: f.cpuCores,
+          cpuModel: f.cpuModel,
+          memoryMib: f.memoryMib,
+          diskTotalMib: f.diskTotalMib,
+          dockerVersion: f.dockerVersion,
+        },
+        labels: h.labels,
+        registeredCpu: f.registeredCpu,
+        registeredMemory: f.registeredMemoryMib,
+      },
+      this.sessionId,
+    );
+    if (this.closed) return;
+    this.node = node;
+    this.log = this.log.child({ nodeId: node.id });
+    const previous = this.registry.add(node.id, this);
+    void previous?.close('replaced by a newer session of the same node');
+    this.lastHeartbeatAt = Date.now();
+    this.write({
+      message: {
+        $case: 'welcome',
+        value: {
+          nodeId: node.id,
+          sessionId: this.sessionId,
+          heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+          protocolVersion: PROTOCOL_VERSION,
+          controlPlaneVersion: CONTROL_PLANE_VERSION,
+        },
+      },
+    });
+    this.log.info(
+      { hostname: node.hostname, agentVersion: h.agentVersion, inventory: h.inventory.length, appliedGeneration: h.appliedGeneration },
+      'agent connected',
+    );
+    this.pushDesiredState();
+  }
+
+  private async onHeartbeat(hb: Heartbeat): Promise<void> {
+    this.lastHeartbeatAt = Date.now();
+    // Liveness is held in memory; usage reaches Postgres only every usageWriteIntervalMs.
+    if (this.lastHeartbeatAt - this.lastUsageWrite < this.settings.usageWriteIntervalMs) return;
+    this.lastUsageWrite = this.lastHeartbeatAt;
+    await saveNodeUsage(
+      this.ctx.db.sql,
+      this.node!.id,
+      {
+        cpuPercent: hb.cpuPercent,
+        memoryUsedMib: hb.memoryUsedMib,
+        memoryTotalMib: hb.memoryTotalMib,
+        diskUsedMib: hb.diskUsedMib,
+        diskTotalMib: hb.diskTotalMib,
+        load1: hb.load1,
+        dockerReachable: hb.dockerReachable,
+      },
+      this.ctx.clock.now(),
+    );
+  }
+
+  private async onTaskStatus(tasks: TaskStatus[]): Promise<void> {
+    const reports: ReportedTaskStatus[] = tasks.map((t) => ({
+      taskId: t.taskId,
+      lastStatus: t.lastStatus,
+      stopCode: t.stopCode,
+      stoppedReason: t.stoppedReason,
+      at: t.at,
+      containers: t.containers.map((c) => ({
+        name: c.name,
+        image: '',
+        runtimeId: c.runtimeId,
+        lastStatus: c.lastStatus,
+        exitCode: c.exitCode,
+        reason: c.reason || undefined,
+        healthStatus: c.healthStatus || undefined,
+        networkBindings: c.networkBindings.map((b) => ({ bindIP: b.bindIp, containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol })),
+      })),
+    }));
+    if (await applyTaskStatusReports(this.ctx, this.node!.id, reports)) this.pushDesiredState();
+  }
+
+  /**
+   * Sends the node's full desired set with its current generation. Coalesced:
+   * calls during a push cause exactly one more push afterwards.
+   */
+  pushDesiredState(): void {
+    if (!this.node || this.closed) return;
+    if (this.pushing) {
+      this.pushAgain = true;
+      return;
+    }
+    this.pushing = true;
+    void (async () => {
+      try {
+        do {
+          this.pushAgain = false;
+          const node = await getNode(this.ctx.db.sql, this.node!.id);
+          if (!node || this.closed) return;
+          const tasks = await desiredTasksForNode(this.ctx.db.sql, node.id);
+          this.write({
+            message: {
+              $case: 'desiredState',
+              value: {
+                generation: node.desiredGeneration,
+                tasks: tasks.map((t) => ({
+                  taskId: t.id,
+                  taskArn: arns.task(this.ctx.arn, t.cluster, t.id),
+                  cluster: t.cluster,
+                  family: t.family,
+                  revision: t.revision,
+                  desiredStatus: t.desiredStatus,
+                  taskDefinitionJson: JSON.stringify(t.spec),
+                })),
+              },
+            },
+          });
+        } while (this.pushAgain);
+      } catch (err) {
+        this.log.error({ err }, 'could not send the desired state; the agent will get it on the next change or resync');
+      } finally {
+        this.pushing = false;
+      }
+    })();
+  }
+
+  private write(msg: ConnectResponse): void {
+    if (!this.closed) this.call.write(msg);
+  }
+
+  private onHandlerError(err: unknown): void {
+    if (err instanceof ProtocolError) return this.fail(status.INVALID_ARGUMENT, err.message);
+    if (err instanceof BerthError) {
+      return this.fail(err.kind === 'not-found' || err.kind === 'conflict' ? status.FAILED_PRECONDITION : status.INVALID_ARGUMENT, err.message);
+    }
+    this.log.error({ err }, 'agent message failed');
+    this.fail(status.UNAVAILABLE, 'the control plane could not process a message; reconnect');
+  }
+
+  /** Ends this stream with a status and a logged reason. */
+  private fail(code: status, details: string): void {
+    if (this.closed) return;
+    this.log.warn({ code: status[code], reason: details }, 'closing agent stream');
+    this.call.emit('error', { code, details });
+    void this.close(details);
+  }
+
+  /** Ends the session; resolves once the disconnect is recorded. */
+  close(reason: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    clearTimeout(this.helloTimer);
+    try {
+      this.call.end();
+    } catch {
+      // already ended
+    }
+    const node = this.node;
+    if (!node) return Promise.resolve();
+    this.registry.remove(node.id, this);
+    this.log.info({ reason }, 'agent disconnected');
+    return nodeDisconnectedOp(this.ctx, node, this.sessionId, reason).catch((err) => this.log.error({ err }, 'could not record the disconnect'));
+  }
+}

@@ -1,0 +1,33 @@
+import type { Queryable } from './database.js';
+import type { ClusterRecord } from './records.js';
+
+export interface ClusterCounts {
+  nodes: number;
+  runningTasks: number;
+  pendingTasks: number;
+}
+
+export async function listClusters(q: Queryable): Promise<ClusterRecord[]> {
+  const rows = await q`SELECT name, status, created_at FROM clusters ORDER BY name`;
+  return rows.map((r) => ({ name: r.name, status: r.status, createdAt: r.created_at }));
+}
+
+export async function getCluster(q: Queryable, name: string): Promise<ClusterRecord | undefined> {
+  const [r] = await q`SELECT name, status, created_at FROM clusters WHERE name = ${name}`;
+  return r ? { name: r.name, status: r.status, createdAt: r.created_at } : undefined;
+}
+
+/** Creates the cluster if absent (CreateCluster is idempotent in ECS). */
+export async function createCluster(q: Queryable, name: string): Promise<ClusterRecord> {
+  await q`INSERT INTO clusters (name) VALUES (${name}) ON CONFLICT (name) DO NOTHING`;
+  return (await getCluster(q, name))!;
+}
+
+export async function clusterCounts(q: Queryable, name: string): Promise<ClusterCounts> {
+  const [r] = await q`
+    SELECT
+      (SELECT count(*) FROM nodes WHERE cluster = ${name} AND status <> 'INACTIVE')::int AS nodes,
+      (SELECT count(*) FROM tasks WHERE cluster = ${name} AND last_status = 'RUNNING')::int AS running,
+      (SELECT count(*) FROM tasks WHERE cluster = ${name} AND last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING'))::int AS pending`;
+  return { nodes: r!.nodes, runningTasks: r!.running, pendingTasks: r!.pending };
+}

@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
+/** Anything queries can run on: the pool or a transaction. */
+export type Queryable = Sql | TransactionSql;
+
+export interface Database {
+  sql: Sql;
+  /** 'postgres' for DATABASE_URL, 'pglite' for the embedded default. */
+  kind: 'postgres' | 'pglite';
+  /** Where the data is, for the start-up line (URL without password, or a directory). */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** A Postgres URL. When absent, the embedded PGlite default in `dataDir` is used. */
+  url?: string;
+  dataDir?: string;
+  /** Pool size for a real Postgres. */
+  maxConnections?: number;
+}
+
+/** int8 (bigserial, counts) come back as strings from postgres.js by default; ours fit in a double. */
+const types = {
+  bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+};
+
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.url) {
+    const sql = postgres(opts.url, { max: opts.maxConnections ?? 10, types, onnotice: () => {}, connect_timeout: 10 }) as unknown as Sql;
+    return { sql, kind: 'postgres', location: redact(opts.url), close: () => sql.end({ timeout: 5 }) };
+  }
+  if (!opts.dataDir) throw new Error('openDatabase: either url or dataDir is required');
+  return openEmbedded(opts.dataDir);
+}
+
+/**
+ * The embedded default: PGlite in a data directory, served on a unix socket by
+ * pglite-socket so the same postgres.js code runs as on a real Postgres. One
+ * connection: PGlite is single-session (advisory locks, LISTEN/NOTIFY and SKIP
+ * LOCKED do not behave as in Postgres; nothing here depends on them).
+ */
+async function openEmbedded(dataDir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const pgdata = join(dataDir, 'pgdata');
+  mkdirSync(pgdata, { recursive: true });
+  const db = await PGlite.create(pgdata);
+  const socketPath = join(dataDir, '.s.PGSQL.5432');
+  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
+  await server.start();
+  const sql = postgres({ path: socketPath, max: 1, types, onnotice: () => {}, database: 'postgres', username: 'postgres' }) as unknown as Sql;
+  return {
+    sql,
+    kind: 'pglite',
+    location: pgdata,
+    close: async () => {
+      await sql.end({ timeout: 5 });
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres';
+  }
+}

@@ -1,0 +1,144 @@
+import type { Queryable } from './database.js';
+import type { NodeFactsRecord, NodeRecord, NodeUsage } from './records.js';
+
+const COLUMNS = 'id, cluster, hostname, status, agent_connected, agent_version, protocol_version, facts, labels, registered_cpu, registered_memory, desired_generation, acked_generation, session_id, usage, last_heartbeat_at, registered_at';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toNode(r: any): NodeRecord {
+  return {
+    id: r.id,
+    cluster: r.cluster,
+    hostname: r.hostname,
+    status: r.status,
+    agentConnected: r.agent_connected,
+    agentVersion: r.agent_version,
+    protocolVersion: r.protocol_version,
+    facts: r.facts,
+    labels: r.labels,
+    registeredCpu: r.registered_cpu,
+    registeredMemory: r.registered_memory,
+    desiredGeneration: r.desired_generation,
+    ackedGeneration: r.acked_generation,
+    sessionId: r.session_id,
+    usage: r.usage,
+    lastHeartbeatAt: r.last_heartbeat_at,
+    registeredAt: r.registered_at,
+  };
+}
+
+export interface NodeRegistration {
+  id: string;
+  cluster: string;
+  agentVersion: string;
+  protocolVersion: number;
+  facts: NodeFactsRecord;
+  labels: Record<string, string>;
+  registeredCpu: number;
+  registeredMemory: number;
+  sessionId: string;
+}
+
+/**
+ * Registers a node from an agent hello, or refreshes its facts when it is known.
+ * The node's identity (id) is the agent's: a node that comes back keeps it.
+ */
+export async function upsertNode(q: Queryable, n: NodeRegistration): Promise<NodeRecord> {
+  const [r] = await q`
+    INSERT INTO nodes (id, cluster, hostname, agent_connected, agent_version, protocol_version, facts, labels,
+                       registered_cpu, registered_memory, session_id)
+    VALUES (${n.id}, ${n.cluster}, ${n.facts.hostname}, true, ${n.agentVersion}, ${n.protocolVersion},
+            ${q.json(n.facts as never)}, ${q.json(n.labels)}, ${n.registeredCpu}, ${n.registeredMemory}, ${n.sessionId})
+    ON CONFLICT (id) DO UPDATE SET
+      hostname = EXCLUDED.hostname, agent_connected = true, agent_version = EXCLUDED.agent_version,
+      protocol_version = EXCLUDED.protocol_version, facts = EXCLUDED.facts, labels = EXCLUDED.labels,
+      registered_cpu = EXCLUDED.registered_cpu, registered_memory = EXCLUDED.registered_memory,
+      session_id = EXCLUDED.session_id,
+      status = CASE WHEN nodes.status = 'INACTIVE' THEN 'ACTIVE' ELSE nodes.status END,
+      updated_at = now()
+    RETURNING ${q.unsafe(COLUMNS)}`;
+  return toNode(r);
+}
+
+export async function getNode(q: Queryable, id: string): Promise<NodeRecord | undefined> {
+  const [r] = await q`SELECT ${q.unsafe(COLUMNS)} FROM nodes WHERE id = ${id}`;
+  return r ? toNode(r) : undefined;
+}
+
+export interface NodeFilter {
+  cluster: string;
+  status?: string;
+  afterId?: string;
+  limit?: number;
+}
+
+export async function listNodes(q: Queryable, f: NodeFilter): Promise<NodeRecord[]> {
+  const rows = await q`
+    SELECT ${q.unsafe(COLUMNS)} FROM nodes
+    WHERE cluster = ${f.cluster}
+      ${f.status ? q`AND status = ${f.status}` : q``}
+      ${f.afterId ? q`AND id > ${f.afterId}` : q``}
+    ORDER BY id
+    ${f.limit ? q`LIMIT ${f.limit}` : q``}`;
+  return rows.map(toNode);
+}
+
+/** Nodes of a cluster that may take new tasks, locked for this transaction (placement). */
+export async function lockPlaceableNodes(q: Queryable, cluster: string): Promise<NodeRecord[]> {
+  const rows = await q`
+    SELECT ${q.unsafe(COLUMNS)} FROM nodes
+    WHERE cluster = ${cluster} AND status = 'ACTIVE' AND agent_connected
+    ORDER BY id FOR UPDATE`;
+  return rows.map(toNode);
+}
+
+/** Marks a node disconnected, unless another session took it over meanwhile. */
+export async function setNodeDisconnected(q: Queryable, id: string, sessionId: string): Promise<boolean> {
+  const rows = await q`
+    UPDATE nodes SET agent_connected = false, updated_at = now()
+    WHERE id = ${id} AND session_id = ${sessionId} RETURNING id`;
+  return rows.length > 0;
+}
+
+/** At control-plane start no agent is connected yet. */
+export async function disconnectAllNodes(q: Queryable): Promise<void> {
+  await q`UPDATE nodes SET agent_connected = false WHERE agent_connected`;
+}
+
+export async function saveNodeUsage(q: Queryable, id: string, usage: NodeUsage, at: Date): Promise<void> {
+  await q`UPDATE nodes SET usage = ${q.json(usage as never)}, last_heartbeat_at = ${at} WHERE id = ${id}`;
+}
+
+export async function setAckedGeneration(q: Queryable, id: string, generation: number): Promise<void> {
+  await q`UPDATE nodes SET acked_generation = GREATEST(acked_generation, ${generation}) WHERE id = ${id}`;
+}
+
+/** A node's task set changed: its desired state gets a new generation. */
+export async function bumpGenerations(q: Queryable, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await q`UPDATE nodes SET desired_generation = desired_generation + 1 WHERE id = ANY(${ids})`;
+}
+
+export interface NodeAllocation {
+  cpu: number;
+  memory: number;
+  ports: string[];
+  running: number;
+  pending: number;
+}
+
+/** What the tasks that hold resources on each node use. */
+export async function nodeAllocations(q: Queryable, ids: string[]): Promise<Map<string, NodeAllocation>> {
+  const out = new Map<string, NodeAllocation>();
+  if (ids.length === 0) return out;
+  const sums = await q`
+    SELECT node_id, sum(cpu)::int AS cpu, sum(memory)::int AS memory,
+           count(*) FILTER (WHERE last_status = 'RUNNING')::int AS running,
+           count(*) FILTER (WHERE last_status <> 'RUNNING')::int AS pending
+    FROM tasks WHERE node_id = ANY(${ids}) AND last_status <> 'STOPPED' GROUP BY node_id`;
+  for (const r of sums) out.set(r.node_id, { cpu: r.cpu, memory: r.memory, ports: [], running: r.running, pending: r.pending });
+  const ports = await q`
+    SELECT node_id, array_agg(p) AS ports FROM tasks, unnest(host_ports) AS p
+    WHERE node_id = ANY(${ids}) AND last_status <> 'STOPPED' GROUP BY node_id`;
+  for (const r of ports) out.get(r.node_id)!.ports = r.ports;
+  return out;
+}

@@ -1,0 +1,110 @@
+import type { TaskDefinitionSpec } from '@berth/domain';
+
+/** Rows as the application sees them (camelCase, parsed). */
+
+export interface ClusterRecord {
+  name: string;
+  status: string;
+  createdAt: Date;
+}
+
+export interface NodeFactsRecord {
+  hostname: string;
+  os: string;
+  osVersion: string;
+  kernel: string;
+  arch: string;
+  cpuCores: number;
+  cpuModel: string;
+  memoryMib: number;
+  diskTotalMib: number;
+  dockerVersion: string;
+}
+
+export interface NodeUsage {
+  cpuPercent?: number;
+  memoryUsedMib?: number;
+  memoryTotalMib?: number;
+  diskUsedMib?: number;
+  diskTotalMib?: number;
+  load1?: number;
+  dockerReachable?: boolean;
+}
+
+export interface NodeRecord {
+  id: string;
+  cluster: string;
+  hostname: string;
+  status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  agentConnected: boolean;
+  agentVersion: string;
+  protocolVersion: number;
+  facts: NodeFactsRecord;
+  labels: Record<string, string>;
+  registeredCpu: number;
+  registeredMemory: number;
+  desiredGeneration: number;
+  ackedGeneration: number;
+  sessionId: string | null;
+  usage: NodeUsage;
+  lastHeartbeatAt: Date | null;
+  registeredAt: Date;
+}
+
+export interface TaskDefinitionRecord {
+  family: string;
+  revision: number;
+  status: 'ACTIVE' | 'INACTIVE';
+  spec: TaskDefinitionSpec;
+  registeredAt: Date;
+  deregisteredAt: Date | null;
+}
+
+export interface NetworkBindingRecord {
+  bindIP: string;
+  containerPort: number;
+  hostPort: number;
+  protocol: string;
+}
+
+export interface ContainerRecord {
+  name: string;
+  image: string;
+  runtimeId?: string;
+  lastStatus: string;
+  exitCode?: number;
+  reason?: string;
+  networkBindings?: NetworkBindingRecord[];
+  healthStatus?: string;
+  cpu?: number;
+  memory?: number;
+  memoryReservation?: number;
+}
+
+export interface TaskRecord {
+  id: string;
+  cluster: string;
+  family: string;
+  revision: number;
+  nodeId: string | null;
+  desiredStatus: string;
+  lastStatus: string;
+  /** The effective definition (overrides applied). */
+  spec: TaskDefinitionSpec;
+  overrides: Record<string, unknown>;
+  cpu: number;
+  memory: number;
+  hostPorts: string[];
+  containers: ContainerRecord[];
+  startedBy: string;
+  group: string;
+  stopCode: string;
+  stoppedReason: string;
+  version: number;
+  createdAt: Date;
+  pullStartedAt: Date | null;
+  startedAt: Date | null;
+  stoppingAt: Date | null;
+  stoppedAt: Date | null;
+  updatedAt: Date;
+}

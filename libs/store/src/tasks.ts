@@ -1,0 +1,152 @@
+import type { Queryable } from './database.js';
+import type { ContainerRecord, TaskRecord } from './records.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toTask(r: any): TaskRecord {
+  return {
+    id: r.id,
+    cluster: r.cluster,
+    family: r.family,
+    revision: r.revision,
+    nodeId: r.node_id,
+    desiredStatus: r.desired_status,
+    lastStatus: r.last_status,
+    spec: r.spec,
+    overrides: r.overrides,
+    cpu: r.cpu,
+    memory: r.memory,
+    hostPorts: r.host_ports,
+    containers: r.containers,
+    startedBy: r.started_by,
+    group: r.task_group,
+    stopCode: r.stop_code,
+    stoppedReason: r.stopped_reason,
+    version: r.version,
+    createdAt: r.created_at,
+    pullStartedAt: r.pull_started_at,
+    startedAt: r.started_at,
+    stoppingAt: r.stopping_at,
+    stoppedAt: r.stopped_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export type NewTask = Pick<
+  TaskRecord,
+  | 'id'
+  | 'cluster'
+  | 'family'
+  | 'revision'
+  | 'nodeId'
+  | 'desiredStatus'
+  | 'lastStatus'
+  | 'spec'
+  | 'overrides'
+  | 'cpu'
+  | 'memory'
+  | 'hostPorts'
+  | 'containers'
+  | 'startedBy'
+  | 'group'
+>;
+
+export async function insertTasks(q: Queryable, tasks: NewTask[]): Promise<TaskRecord[]> {
+  if (tasks.length === 0) return [];
+  const rows = tasks.map((t) => ({
+    id: t.id,
+    cluster: t.cluster,
+    family: t.family,
+    revision: t.revision,
+    node_id: t.nodeId,
+    desired_status: t.desiredStatus,
+    last_status: t.lastStatus,
+    spec: q.json(t.spec as never),
+    overrides: q.json(t.overrides as never),
+    cpu: t.cpu,
+    memory: t.memory,
+    host_ports: q.array(t.hostPorts),
+    containers: q.json(t.containers as never),
+    started_by: t.startedBy,
+    task_group: t.group,
+  }));
+  const inserted = await q`INSERT INTO tasks ${q(rows)} RETURNING *`;
+  return inserted.map(toTask);
+}
+
+export async function getTasks(q: Queryable, cluster: string, ids: string[]): Promise<TaskRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await q`SELECT * FROM tasks WHERE cluster = ${cluster} AND id = ANY(${ids})`;
+  return rows.map(toTask);
+}
+
+export async function getTaskForUpdate(q: Queryable, id: string): Promise<TaskRecord | undefined> {
+  const [r] = await q`SELECT * FROM tasks WHERE id = ${id} FOR UPDATE`;
+  return r ? toTask(r) : undefined;
+}
+
+export interface TaskFilter {
+  cluster: string;
+  nodeId?: string;
+  family?: string;
+  startedBy?: string;
+  desiredStatus?: string;
+  /** Keyset: the (createdAt, id) of the last task of the previous page. */
+  after?: [string, string];
+  limit: number;
+}
+
+export async function listTasks(q: Queryable, f: TaskFilter): Promise<TaskRecord[]> {
+  const rows = await q`
+    SELECT * FROM tasks
+    WHERE cluster = ${f.cluster}
+      ${f.nodeId ? q`AND node_id = ${f.nodeId}` : q``}
+      ${f.family ? q`AND family = ${f.family}` : q``}
+      ${f.startedBy ? q`AND started_by = ${f.startedBy}` : q``}
+      ${f.desiredStatus ? q`AND desired_status = ${f.desiredStatus}` : q``}
+      ${f.after ? q`AND (created_at, id) > (${f.after[0]}::timestamptz, ${f.after[1]})` : q``}
+    ORDER BY created_at, id
+    LIMIT ${f.limit}`;
+  return rows.map(toTask);
+}
+
+/**
+ * The node's desired set: every task placed there that has not been reported
+ * STOPPED. Tasks asked to stop are included with desiredStatus STOPPED until
+ * the agent confirms.
+ */
+export async function desiredTasksForNode(q: Queryable, nodeId: string): Promise<TaskRecord[]> {
+  const rows = await q`SELECT * FROM tasks WHERE node_id = ${nodeId} AND last_status <> 'STOPPED' ORDER BY created_at, id`;
+  return rows.map(toTask);
+}
+
+export interface TaskPatch {
+  desiredStatus?: string;
+  lastStatus?: string;
+  containers?: ContainerRecord[];
+  stopCode?: string;
+  stoppedReason?: string;
+  pullStartedAt?: Date;
+  startedAt?: Date;
+  stoppingAt?: Date;
+  stoppedAt?: Date;
+}
+
+/** Applies a patch and bumps the task's version (ECS `version`). */
+export async function updateTask(q: Queryable, id: string, p: TaskPatch): Promise<TaskRecord> {
+  const [r] = await q`
+    UPDATE tasks SET
+      desired_status = coalesce(${p.desiredStatus ?? null}, desired_status),
+      last_status = coalesce(${p.lastStatus ?? null}, last_status),
+      containers = coalesce(${p.containers ? q.json(p.containers as never) : null}, containers),
+      stop_code = coalesce(${p.stopCode ?? null}, stop_code),
+      stopped_reason = coalesce(${p.stoppedReason ?? null}, stopped_reason),
+      pull_started_at = coalesce(pull_started_at, ${p.pullStartedAt ?? null}),
+      started_at = coalesce(started_at, ${p.startedAt ?? null}),
+      stopping_at = coalesce(stopping_at, ${p.stoppingAt ?? null}),
+      stopped_at = coalesce(stopped_at, ${p.stoppedAt ?? null}),
+      version = version + 1,
+      updated_at = now()
+    WHERE id = ${id}
+    RETURNING *`;
+  return toTask(r);
+}
