@@ -1,1 +1,180 @@
-export {};
+#!/usr/bin/env node
+import { PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus } from '@berth/proto';
+import { pino } from 'pino';
+import { ConfigError, HELP, parseConfig } from './config.js';
+import { TaskEngine } from './engine/task-engine.js';
+import { HeartbeatSampler } from './facts/heartbeat-sampler.js';
+import { readStaticFacts, registeredCapacity } from './facts/node-facts.js';
+import { DockerRuntime } from './runtime/docker-runtime.js';
+import { ControlPlaneSession } from './session/control-plane-session.js';
+import { StateFile } from './state/state-file.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+let config;
+try {
+  config = parseConfig(process.argv.slice(2), process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`berth-agent: ${err.message}\n`);
+  process.exit(2);
+}
+if (config === 'help') {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const cfg = config;
+const log = pino({ level: cfg.logLevel, base: { component: 'agent' } });
+
+const stateFile = new StateFile(cfg.dataDir);
+const state = stateFile.load((w) => log.warn(w));
+const save = () => {
+  try {
+    stateFile.save(state);
+  } catch (err) {
+    log.error({ err, path: stateFile.path }, 'could not save the agent state');
+    throw err;
+  }
+};
+
+const runtime = new DockerRuntime(cfg.dockerHost);
+const facts = await readStaticFacts();
+const capacity = registeredCapacity(facts, { cpu: cfg.reservedCpu, memoryMib: cfg.reservedMemoryMib });
+let dockerVersion = '';
+let dockerOk: boolean | undefined;
+try {
+  dockerVersion = await runtime.version();
+  dockerOk = true;
+} catch (err) {
+  dockerOk = false;
+  log.warn({ docker: cfg.dockerHost, reason: (err as Error).message }, `no Docker engine at ${cfg.dockerHost}: tasks cannot run until it answers; retrying`);
+}
+log.info(
+  {
+    nodeId: state.nodeId || '(new)',
+    server: cfg.server,
+    docker: dockerVersion || 'unreachable',
+    arch: facts.arch,
+    cpu: capacity.cpu,
+    memoryMib: capacity.memoryMib,
+    tasks: state.tasks.length,
+  },
+  `berth-agent ${AGENT_VERSION} starting: ${facts.cpuCores} cores, ${facts.memoryMib} MiB on ${facts.hostname}, connecting to ${cfg.server}`,
+);
+
+// Status reports are coalesced per task (latest wins): bounded memory however long the control plane is away.
+const pending = new Map<string, TaskStatus>();
+const flush = () => {
+  if (pending.size === 0) return;
+  if (session.send({ $case: 'taskStatus', value: { tasks: [...pending.values()] } })) pending.clear();
+};
+
+const engine = new TaskEngine(
+  runtime,
+  {
+    report: (s) => {
+      pending.set(s.taskId, s);
+      flush();
+    },
+    finished: (s) => {
+      state.finished[s.taskId] = s;
+      save();
+    },
+    dockerReachable: (ok, reason) => {
+      if (ok === dockerOk) return;
+      dockerOk = ok;
+      if (ok) {
+        runtime.version().then((v) => (dockerVersion = v), () => undefined);
+        log.info({ docker: cfg.dockerHost }, 'Docker engine reachable');
+      } else {
+        log.warn({ docker: cfg.dockerHost, reason }, `no Docker engine at ${cfg.dockerHost}; retrying`);
+      }
+    },
+  },
+  log,
+  { bindIp: cfg.bindIp },
+);
+engine.restoreFinished(Object.values(state.finished));
+// Keep running the last desired set while the control plane is away (orphans wait for a fresh one).
+engine.setDesired(state.tasks, false);
+engine.start();
+
+const sampler = new HeartbeatSampler();
+void sampler.warm();
+let heartbeat: NodeJS.Timeout | undefined;
+let sessionGeneration: number | undefined;
+
+async function inventory(): Promise<InventoryContainer[]> {
+  try {
+    return (await runtime.list()).map((c) => ({ taskId: c.taskId, containerName: c.containerName, runtimeId: c.id, state: c.state, exitCode: undefined }));
+  } catch {
+    return [];
+  }
+}
+
+const session = new ControlPlaneSession(
+  cfg.server,
+  {
+    hello: async (): Promise<Hello> => ({
+      protocolVersion: PROTOCOL_VERSION,
+      agentVersion: AGENT_VERSION,
+      nodeId: state.nodeId,
+      cluster: cfg.cluster,
+      facts: { ...facts, dockerVersion, registeredCpu: capacity.cpu, registeredMemoryMib: capacity.memoryMib },
+      labels: cfg.labels,
+      inventory: await inventory(),
+      appliedGeneration: state.generation,
+    }),
+    onWelcome: (w) => {
+      sessionGeneration = undefined;
+      if (w.nodeId && w.nodeId !== state.nodeId) {
+        state.nodeId = w.nodeId;
+        save();
+        log.info({ nodeId: w.nodeId }, 'registered as a new node');
+      }
+      clearInterval(heartbeat);
+      heartbeat = setInterval(() => {
+        sampler.sample(dockerOk === true).then(
+          (hb) => session.send({ $case: 'heartbeat', value: hb }),
+          (err) => log.debug({ err }, 'heartbeat sample failed'),
+        );
+      }, Math.max(500, w.heartbeatIntervalMs));
+      // The control plane may have missed reports while we were apart: send what we know.
+      for (const s of engine.currentStatuses()) pending.set(s.taskId, s);
+      flush();
+    },
+    onDesiredState: (d) => {
+      // Within a session generations only grow; a replayed or reordered older one is dropped.
+      if (sessionGeneration !== undefined && d.generation <= sessionGeneration) {
+        log.debug({ generation: d.generation, applied: sessionGeneration }, 'stale desired state ignored');
+        return;
+      }
+      sessionGeneration = d.generation;
+      state.generation = d.generation;
+      state.tasks = d.tasks;
+      const listed = new Set(d.tasks.map((t) => t.taskId));
+      for (const id of Object.keys(state.finished)) if (!listed.has(id)) delete state.finished[id];
+      save(); // persist first, then ack, then apply
+      session.send({ $case: 'ack', value: { generation: d.generation } });
+      engine.setDesired(d.tasks, true);
+    },
+    onDisconnected: () => {
+      clearInterval(heartbeat);
+      engine.sessionEnded();
+    },
+  },
+  log,
+);
+session.start();
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping the agent; containers keep running');
+  clearInterval(heartbeat);
+  engine.stop();
+  session.stop().finally(() => process.exit(0));
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

@@ -94,6 +94,7 @@ const APPLIED_CONTAINER_FIELDS = new Set([
   'memoryReservation',
   'portMappings',
   'essential',
+  'stopTimeout',
 ]);
 
 const APPLIED_TASK_FIELDS = new Set(['family', 'containerDefinitions', 'cpu', 'memory', 'networkMode', 'tags']);

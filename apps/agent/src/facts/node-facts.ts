@@ -1,0 +1,54 @@
+import { hostname as osHostname } from 'node:os';
+import si from 'systeminformation';
+
+/** How users write architectures (and Docker reports them). */
+export function normalizeArch(nodeArch: string): string {
+  const map: Record<string, string> = { x64: 'amd64', x86_64: 'amd64', amd64: 'amd64', arm64: 'arm64', aarch64: 'arm64', arm: 'arm', armv7l: 'arm', armhf: 'arm' };
+  return map[nodeArch] ?? nodeArch;
+}
+
+export interface StaticFacts {
+  hostname: string;
+  os: string;
+  osVersion: string;
+  kernel: string;
+  arch: string;
+  cpuCores: number;
+  cpuModel: string;
+  memoryMib: number;
+  diskTotalMib: number;
+}
+
+export interface Reservation {
+  /** CPU units kept for the OS. */
+  cpu: number;
+  /** MiB kept for the OS. */
+  memoryMib: number;
+}
+
+/** Read once at start (osInfo and cpu are slow); disk of the Docker data root when it exists. */
+export async function readStaticFacts(dataRoot = '/var/lib/docker'): Promise<StaticFacts> {
+  const [os, cpu, mem, disks] = await Promise.all([si.osInfo(), si.cpu(), si.mem(), si.fsSize().catch(() => [])]);
+  const disk = bestMount(disks, dataRoot);
+  return {
+    hostname: os.hostname || osHostname(),
+    os: os.platform || 'linux',
+    osVersion: [os.distro, os.release].filter(Boolean).join(' '),
+    kernel: os.kernel,
+    arch: normalizeArch(process.arch),
+    cpuCores: cpu.cores || 1,
+    cpuModel: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' '),
+    memoryMib: Math.floor(mem.total / 1024 / 1024),
+    diskTotalMib: disk ? Math.floor(disk.size / 1024 / 1024) : 0,
+  };
+}
+
+/** The filesystem holding `path`: the longest mount point that prefixes it. */
+export function bestMount<T extends { mount: string }>(disks: T[], path: string): T | undefined {
+  return disks.filter((d) => path === d.mount || path.startsWith(d.mount.endsWith('/') ? d.mount : `${d.mount}/`)).sort((a, b) => b.mount.length - a.mount.length)[0];
+}
+
+/** Capacity offered to tasks in ECS units, after the OS reservation. */
+export function registeredCapacity(f: StaticFacts, r: Reservation): { cpu: number; memoryMib: number } {
+  return { cpu: Math.max(0, f.cpuCores * 1024 - r.cpu), memoryMib: Math.max(0, f.memoryMib - r.memoryMib) };
+}

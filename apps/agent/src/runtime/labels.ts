@@ -1,0 +1,13 @@
+/** Labels on every container Berth starts; a restarted agent finds (adopts) its containers by them. */
+export const LABEL_MANAGED = 'berth.managed';
+export const LABEL_TASK_ID = 'berth.task-id';
+export const LABEL_TASK_ARN = 'berth.task-arn';
+export const LABEL_CLUSTER = 'berth.cluster';
+export const LABEL_CONTAINER_NAME = 'berth.container-name';
+export const LABEL_FAMILY = 'berth.family';
+export const LABEL_REVISION = 'berth.revision';
+
+/** Deterministic, so a second create for the same task container conflicts instead of duplicating. */
+export function dockerNameFor(taskId: string, containerName: string): string {
+  return `berth-${taskId}-${containerName}`;
+}

@@ -1,0 +1,128 @@
+import { AgentServiceClient, type ConnectRequest, type ConnectResponse, type DesiredState, type Hello, type Welcome } from '@berth/proto';
+import { Backoff, BACKOFF_STABLE_AFTER_MS, clientChannelOptions } from '@berth/transport';
+import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+
+export interface SessionHandlers {
+  /** Built fresh for every connection (inventory and applied generation change). */
+  hello(): Promise<Hello>;
+  onWelcome(w: Welcome): void;
+  onDesiredState(d: DesiredState): void;
+  onDisconnected(): void;
+}
+
+/**
+ * The stream's lifecycle, and nothing else: connect, say hello, hand messages
+ * to the handlers, reconnect with backoff and jitter. A dropped stream never
+ * touches containers.
+ */
+export class ControlPlaneSession {
+  private readonly client: AgentServiceClient;
+  private stream: ClientDuplexStream<ConnectRequest, ConnectResponse> | undefined;
+  private readonly backoff = new Backoff();
+  private connectedAt = 0;
+  private welcomed = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wasConnected: boolean | undefined;
+
+  constructor(
+    readonly target: string,
+    private readonly handlers: SessionHandlers,
+    private readonly log: Logger,
+  ) {
+    this.client = new AgentServiceClient(target, credentials.createInsecure(), clientChannelOptions);
+  }
+
+  get connected(): boolean {
+    return this.welcomed;
+  }
+
+  start(): void {
+    void this.connect();
+  }
+
+  /** Sends when the session is up; false otherwise (the caller keeps the message). */
+  send(msg: ConnectRequest['message']): boolean {
+    if (!this.welcomed || !this.stream) return false;
+    this.stream.write({ message: msg });
+    return true;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    let hello: Hello;
+    try {
+      hello = await this.handlers.hello();
+    } catch (err) {
+      this.log.error({ err }, 'could not build the hello; retrying');
+      return this.retry();
+    }
+    const stream = this.client.connect();
+    this.stream = stream;
+    this.welcomed = false;
+    this.connectedAt = Date.now();
+    let ended = false;
+    const onEnd = (err: Partial<ServiceError> | undefined) => {
+      if (ended) return;
+      ended = true;
+      if (this.stream === stream) this.stream = undefined;
+      const wasUp = this.welcomed;
+      this.welcomed = false;
+      if (wasUp) this.handlers.onDisconnected();
+      if (this.stopped) return;
+      if (Date.now() - this.connectedAt > BACKOFF_STABLE_AFTER_MS) this.backoff.reset();
+      const reason = err?.details || err?.message || 'stream ended';
+      if (err?.code === status.FAILED_PRECONDITION || err?.code === status.INVALID_ARGUMENT) {
+        this.log.error({ reason }, 'the control plane refused this agent');
+      } else if (this.wasConnected !== false) {
+        this.log.warn({ server: this.target, reason }, 'control plane unreachable; containers keep running, retrying with backoff');
+      } else {
+        this.log.debug({ reason }, 'still unreachable');
+      }
+      this.wasConnected = false;
+      this.retry();
+    };
+    stream.on('data', (m: ConnectResponse) => {
+      const msg = m.message;
+      if (!msg) return;
+      if (msg.$case === 'welcome') {
+        this.welcomed = true;
+        this.wasConnected = true;
+        this.log.info({ server: this.target, nodeId: msg.value.nodeId, controlPlane: msg.value.controlPlaneVersion }, 'connected to the control plane');
+        this.handlers.onWelcome(msg.value);
+      } else if (msg.$case === 'desiredState') {
+        this.handlers.onDesiredState(msg.value);
+      }
+    });
+    stream.on('error', (err: ServiceError) => onEnd(err));
+    stream.on('end', () => onEnd(undefined));
+    stream.on('status', (s) => {
+      if (s.code !== status.OK) onEnd(s as Partial<ServiceError>);
+    });
+    stream.write({ message: { $case: 'hello', value: hello } });
+  }
+
+  private retry(): void {
+    if (this.stopped) return;
+    const delay = this.backoff.next();
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  /** Ends the stream first, then closes the client (grpc-js raises CANCELLED otherwise). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const stream = this.stream;
+    if (stream) {
+      const done = new Promise<void>((resolve) => {
+        stream.on('status', () => resolve());
+        stream.on('error', () => resolve());
+        setTimeout(resolve, 2000).unref();
+      });
+      stream.end();
+      await done;
+    }
+    this.client.close();
+  }
+}
