@@ -90,7 +90,8 @@ try {
   process.on('SIGINT', () => stop('SIGINT'));
 } catch (err) {
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'EADDRINUSE') fail(`a port is already in use (${e.message}); is another control plane running? Use --grpc-port / --http-port`);
-  log.error({ err }, 'control plane failed to start');
-  process.exit(1);
+  log.debug({ err }, 'control plane failed to start');
+  if (e.code === 'EADDRINUSE') fail(`cannot start: a port is already in use (${e.message}); is another control plane running? Use --grpc-port / --http-port`);
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND') fail(`cannot start: the database is unreachable (${e.message}); check DATABASE_URL`);
+  fail(`cannot start: ${e.message}`);
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 
@@ -49,8 +49,11 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const pgdata = join(dataDir, 'pgdata');
   mkdirSync(pgdata, { recursive: true });
-  const db = await PGlite.create(pgdata);
+  const releaseLock = lockDataDir(dataDir);
   const socketPath = join(dataDir, '.s.PGSQL.5432');
+  // Left behind by a process that was killed: ours now that the lock is held.
+  rmSync(socketPath, { force: true });
+  const db = await PGlite.create(pgdata);
   const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
   await server.start();
   const sql = postgres({ path: socketPath, max: 1, types, onnotice: () => {}, database: 'postgres', username: 'postgres' }) as unknown as Sql;
@@ -62,8 +65,37 @@ async function openEmbedded(dataDir: string): Promise<Database> {
       await sql.end({ timeout: 5 });
       await server.stop();
       await db.close();
+      releaseLock();
     },
   };
+}
+
+/**
+ * One process per embedded data directory: PGlite is not multi-process safe.
+ * A pid file whose process is gone (killed, crashed) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const pidFile = join(dataDir, 'berth.pid');
+  let owner = 0;
+  try {
+    owner = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    // no lock yet
+  }
+  if (owner > 0 && owner !== process.pid && isAlive(owner)) {
+    throw new Error(`the embedded store in ${dataDir} is in use by process ${owner}; stop it or use another --data-dir`);
+  }
+  writeFileSync(pidFile, `${process.pid}\n`);
+  return () => rmSync(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function redact(url: string): string {

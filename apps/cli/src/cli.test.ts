@@ -1,0 +1,133 @@
+import { status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import type { Api } from './client.js';
+import { runCli } from './cli.js';
+import { jsonProblem } from './commands/taskdef.js';
+import { describeError } from './errors.js';
+import { age, ports } from './output/format.js';
+import { table } from './output/table.js';
+
+const ARN = 'arn:aws:ecs:local:000000000000';
+const taskId = 'a'.repeat(32);
+
+function fakeApi(over: Partial<Api> = {}): Api {
+  const task = {
+    taskArn: `${ARN}:task/default/${taskId}`,
+    clusterArn: `${ARN}:cluster/default`,
+    taskDefinitionArn: `${ARN}:task-definition/web:2`,
+    containerInstanceArn: `${ARN}:container-instance/default/n-1`,
+    lastStatus: 'RUNNING',
+    desiredStatus: 'RUNNING',
+    cpu: '128',
+    memory: '32',
+    containers: [{ containerArn: '', taskArn: '', name: 'web', image: 'x', runtimeId: 'abcdef1234567890', lastStatus: 'RUNNING', exitCode: undefined, reason: '', networkBindings: [{ bindIp: '0.0.0.0', containerPort: 80, hostPort: 32768, protocol: 'tcp' }], healthStatus: '', cpu: '', memory: '', memoryReservation: '' }],
+    startedBy: '',
+    group: 'family:web',
+    stopCode: '',
+    stoppedReason: '',
+    createdAt: new Date(Date.now() - 120_000),
+    version: 3,
+    overridesJson: '{}',
+  } as never;
+  return {
+    close: () => {},
+    registerTaskDefinition: async () => ({ taskDefinition: { taskDefinitionArn: `${ARN}:task-definition/web:2`, family: 'web', revision: 2, status: 'ACTIVE', taskDefinitionJson: '{}', registeredAt: new Date() }, warnings: ['executionRoleArn: ignored'] }),
+    listTasks: async () => ({ taskArns: [`${ARN}:task/default/${taskId}`], nextToken: '' }),
+    describeTasks: async () => ({ tasks: [task], failures: [] }),
+    runTask: async () => ({ tasks: [], failures: [{ arn: '', reason: 'RESOURCE:MEMORY', detail: 'no node met all requirements' }] }),
+    ...over,
+  } as Api;
+}
+
+async function run(argv: string[], api: Api = fakeApi(), files: Record<string, string> = {}) {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { out: (t) => (out += t), err: (t) => (err += t), readFile: (p) => {
+    if (!(p in files)) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+    return files[p]!;
+  } }, () => api, {});
+  return { code, out, err };
+}
+
+describe('berth', () => {
+  it('registers a task definition file and prints warnings on stderr', async () => {
+    const r = await run(['taskdef', 'register', '-f', 'td.json'], fakeApi(), { 'td.json': '{"family":"web"}' });
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`registered web:2  ${ARN}:task-definition/web:2\n`);
+    expect(r.err).toBe('warning: executionRoleArn: ignored\n');
+  });
+
+  it('catches broken JSON locally, naming line and column', async () => {
+    const r = await run(['taskdef', 'register', '-f', 'td.json'], fakeApi(), { 'td.json': '{\n  "family": "web",\n  oops\n}' });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^berth: td.json: invalid JSON at line 3 column 3: /);
+    expect((await run(['taskdef', 'register', '-f', 'missing.json'])).err).toBe('berth: missing.json: no such file\n');
+  });
+
+  it('lists tasks as a table', async () => {
+    const r = await run(['task', 'ls']);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toMatch(/^TASK\s+DEFINITION\s+DESIRED\s+LAST\s+NODE\s+PORTS\s+AGE$/);
+    expect(r.out).toContain(`${taskId}  web:2       RUNNING  RUNNING  n-1   32768->80/tcp  2m`);
+  });
+
+  it('prints JSON with ECS field names for scripts', async () => {
+    const r = await run(['task', 'describe', taskId, '-o', 'json']);
+    expect(JSON.parse(r.out)).toMatchObject({ taskArn: `${ARN}:task/default/${taskId}`, lastStatus: 'RUNNING', containers: [{ name: 'web' }] });
+  });
+
+  it('fails with a reason when no task could start', async () => {
+    const r = await run(['task', 'run', 'web']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('failure: RESOURCE:MEMORY no node met all requirements');
+    expect(r.err).toContain('berth: no task was started: RESOURCE:MEMORY');
+  });
+
+  it('answers usage mistakes with exit 2 and a hint', async () => {
+    expect(await run(['task', 'explode'])).toMatchObject({ code: 2, err: 'berth: unknown command "task explode"; task has: run, ls, describe, stop (see berth --help)\n' });
+    expect((await run(['task', 'ls', '--bogus'])).code).toBe(2);
+    expect((await run(['task', 'run', 'web', '--count', 'lots'])).err).toContain('--count: must be a whole number');
+    expect((await run(['task', 'ls', '-o', 'yaml'])).err).toContain('--output: must be table or json');
+    expect((await run([])).code).toBe(2);
+    expect((await run(['--help'])).code).toBe(0);
+  });
+
+  it('reports server errors as one reason', async () => {
+    const api = fakeApi({ runTask: async () => Promise.reject(Object.assign(new Error('x'), { code: status.NOT_FOUND, details: 'task definition family nope not found' })) });
+    expect(await run(['task', 'run', 'nope'], api)).toMatchObject({ code: 1, err: 'berth: task definition family nope not found\n' });
+  });
+});
+
+describe('errors, tables and formats', () => {
+  it('maps gRPC status to a sentence', () => {
+    expect(describeError({ code: status.UNAVAILABLE, details: 'x' }, '127.0.0.1:7400').message).toBe('cannot reach the control plane at 127.0.0.1:7400 (is it running? start it with npm start)');
+    expect(describeError({ code: status.INVALID_ARGUMENT, details: 'a: b\n  c: d' }, '').message).toBe('a: b\n  c: d');
+    expect(describeError({ code: status.INTERNAL, details: 'boom' }, '').message).toBe('INTERNAL: boom');
+  });
+  it('aligns columns and fills empty cells', () => {
+    expect(table(['A', 'LONGER'], [['xx', undefined], ['y', 'z']])).toBe('A   LONGER\nxx  -\ny   z\n');
+  });
+  it('formats ports and ages', () => {
+    expect(ports([{ bindIp: '', containerPort: 80, hostPort: 8080, protocol: 'tcp' }])).toBe('8080->80/tcp');
+    const now = new Date('2026-01-01T01:00:00Z');
+    expect(age(new Date('2026-01-01T00:59:30Z'), now)).toBe('30s');
+    expect(age(new Date('2025-12-30T01:00:00Z'), now)).toBe('2d');
+  });
+  it('locates a JSON error', () => {
+    let err: Error | undefined;
+    const text = '{"a": 1,\n "b" 2}';
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(jsonProblem(text, err!)).toMatch(/^invalid JSON at line 2 column 6: /);
+    let err2: Error | undefined;
+    try {
+      JSON.parse('{"b": }');
+    } catch (e) {
+      err2 = e as Error;
+    }
+    expect(jsonProblem('{"b": }', err2!)).toBe("invalid JSON: Unexpected token '}'");
+  });
+});

@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+import { normalizeTarget } from '@berth/transport';
+import type { Api } from './client.js';
+import { clusterCommands } from './commands/cluster.js';
+import { nodeCommands } from './commands/node.js';
+import { taskCommands } from './commands/task.js';
+import { taskdefCommands } from './commands/taskdef.js';
+import type { Command, Io } from './context.js';
+import { describeError, UsageError } from './errors.js';
+
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...nodeCommands, ...clusterCommands };
+
+const GLOBAL_OPTIONS = {
+  server: { type: 'string' },
+  cluster: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function helpText(): string {
+  const verbs = Object.entries(COMMANDS).map(([, c]) => `  ${c.usage}\n      ${c.summary}`);
+  return `berth: the Berth command line
+
+Usage: berth NOUN VERB [ARGS] [FLAGS]
+
+${verbs.join('\n')}
+
+Global flags:
+  --server HOST[:PORT]   control plane (default 127.0.0.1:7400; BERTH_SERVER)
+  --cluster NAME         cluster (default "default"; BERTH_CLUSTER)
+  -o, --output FORMAT    table (default) or json
+  -h, --help             help for berth or for a command
+`;
+}
+
+/**
+ * Runs one command line; returns the exit code. `makeApi` is injected so tests
+ * run commands against a fake API.
+ */
+export async function runCli(argv: string[], io: Io, makeApi: (server: string) => Api, env: NodeJS.ProcessEnv = {}): Promise<number> {
+  // First pass: every option any command knows, to find the noun and verb among the positionals.
+  const all: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { ...GLOBAL_OPTIONS };
+  for (const c of Object.values(COMMANDS)) Object.assign(all, c.options ?? {});
+  let server = normalizeTarget(env.BERTH_SERVER ?? '');
+  try {
+    const loose = parseArgs({ args: argv, options: all, strict: false, allowPositionals: true });
+    const [noun, verb, ...rest] = loose.positionals;
+    if (!noun) {
+      io.out(helpText());
+      return loose.values.help ? 0 : 2;
+    }
+    const name = `${noun} ${verb ?? ''}`.trim();
+    const command = COMMANDS[name];
+    if (!command) {
+      const known = Object.keys(COMMANDS).filter((k) => k.startsWith(`${noun} `));
+      throw new UsageError(known.length > 0 ? `unknown command "${name}"; ${noun} has: ${known.map((k) => k.split(' ')[1]).join(', ')}` : `unknown command "${noun}"`);
+    }
+    // Second pass: strict, with this command's options only.
+    const parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...(command.options ?? {}) }, strict: true, allowPositionals: true });
+    const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
+    if (v.help) {
+      io.out(`${command.usage}\n  ${command.summary}\n`);
+      return 0;
+    }
+    const output = (v.output as string | undefined) ?? 'table';
+    if (output !== 'table' && output !== 'json') throw new UsageError(`--output: must be table or json, got ${JSON.stringify(output)}`);
+    if (v.server) server = normalizeTarget(v.server as string);
+    const api = makeApi(server);
+    try {
+      await command.run({ api, io, cluster: (v.cluster as string) ?? env.BERTH_CLUSTER ?? 'default', json: output === 'json', args: rest, flags: v });
+    } finally {
+      api.close();
+    }
+    return 0;
+  } catch (err) {
+    const { message, code } = describeError(err instanceof TypeError && /ERR_PARSE_ARGS/.test((err as NodeJS.ErrnoException).code ?? '') ? new UsageError(err.message) : err, server);
+    io.err(`berth: ${message}\n`);
+    return code;
+  }
+}

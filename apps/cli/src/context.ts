@@ -1,0 +1,29 @@
+import type { Api } from './client.js';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  readFile(path: string): string;
+}
+
+/** What a command gets: its parsed flags and positionals, the API, where to write. */
+export interface CommandContext {
+  api: Api;
+  io: Io;
+  cluster: string;
+  json: boolean;
+  args: string[];
+  flags: Record<string, string | boolean | string[] | undefined>;
+}
+
+export interface Command {
+  usage: string;
+  summary: string;
+  options?: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+  run(ctx: CommandContext): Promise<void>;
+}
+
+/** Pretty JSON for scripts. */
+export function printJson(io: Io, value: unknown): void {
+  io.out(`${JSON.stringify(value, null, 2)}\n`);
+}
