@@ -9,8 +9,8 @@ if docker image inspect "$IMAGE" >/dev/null 2>&1; then
 fi
 BUSYBOX="$(command -v busybox || true)"
 [ -x /bin/busybox ] && BUSYBOX=/bin/busybox
-if [ -z "$BUSYBOX" ]; then
-  echo "busybox-static is not installed (apt-get install -y busybox-static)" >&2
+if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
+  echo "a static busybox is needed: apt-get install -y busybox-static" >&2
   exit 1
 fi
 ROOT="$(mktemp -d)"

@@ -13,7 +13,7 @@ describe('parseConfig', () => {
   it('explains bad flags', () => {
     expect(() => parseConfig(['--label', 'nope'], {})).toThrow(ConfigError);
     expect(() => parseConfig(['--label', 'nope'], {})).toThrow('--label: must be key=value');
-    expect(() => parseConfig(['--reserved-memory', '-1'], {})).toThrow('--reserved-memory: must be a whole number');
+    expect(() => parseConfig(['--reserved-memory=-1'], {})).toThrow('--reserved-memory: must be a whole number');
     expect(() => parseConfig(['--bogus'], {})).toThrow(/see --help/);
     expect(parseConfig(['--help'], {})).toBe('help');
   });

@@ -1,0 +1,71 @@
+import { requireDocker, TEST_IMAGE, waitFor } from '@berth/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ContainerEvent } from './container-runtime.js';
+import { toCreateSpec } from './create-spec.js';
+import { DockerRuntime } from './docker-runtime.js';
+
+const run = requireDocker();
+const taskId = `e0${Date.now().toString(16).padStart(30, '0')}`.slice(0, 32);
+const task = { taskId, taskArn: `arn:aws:ecs:local:0:task/default/${taskId}`, cluster: 'default', family: 'itest', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: '{}' };
+const spec = { family: 'itest', containerDefinitions: [] };
+
+describe.runIf(run)('DockerRuntime on the real engine', () => {
+  const docker = new DockerRuntime(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
+
+  afterAll(async () => {
+    for (const c of (await docker.list()).filter((c) => c.taskId === taskId)) await docker.remove(c.id);
+  });
+
+  it('creates a labelled container with a dynamic port that answers on 127.0.0.1', async () => {
+    const create = toCreateSpec(task, spec, { name: 'web', image: TEST_IMAGE, command: ['httpd', '-f', '-p', '8080', '-h', '/var/www'], memory: 32, portMappings: [{ containerPort: 8080 }], stopTimeout: 1 }, { bindIp: '127.0.0.1' });
+    const id = await docker.create(create);
+    // Same deterministic name again (an agent that died after create): the existing one is returned.
+    expect(await docker.create(create)).toBe(id);
+    await docker.start(id);
+    await docker.start(id); // already started: no error
+
+    const listed = (await docker.list()).filter((c) => c.taskId === taskId);
+    expect(listed).toEqual([{ id, taskId, containerName: 'web', state: 'running' }]);
+    const info = await docker.inspect(id);
+    expect(info).toMatchObject({ state: 'running', oomKilled: false });
+    const port = info!.ports.find((p) => p.containerPort === 8080)!;
+    expect(port).toMatchObject({ bindIp: '127.0.0.1', protocol: 'tcp' });
+    const body = await waitFor('httpd to answer', async () => {
+      const res = await fetch(`http://127.0.0.1:${port.hostPort}/`).catch(() => undefined);
+      return res?.ok ? res.text() : undefined;
+    }, 10_000);
+    expect(body).toContain('hello from berth');
+
+    const events: ContainerEvent[] = [];
+    const unsubscribe = docker.subscribe((e) => events.push(e), () => {});
+    await new Promise((r) => setTimeout(r, 300));
+    await docker.stop(id, 1);
+    await docker.stop(id, 1); // already stopped: no error
+    const stopped = await docker.inspect(id);
+    expect(stopped?.state).toBe('exited');
+    expect(typeof stopped?.exitCode).toBe('number');
+    await waitFor('a die event', () => events.find((e) => e.action === 'die' && e.id === id), 10_000);
+    unsubscribe();
+    await docker.remove(id);
+    await docker.remove(id); // already gone: no error
+    expect(await docker.inspect(id)).toBeUndefined();
+  });
+
+  it('reports an OOM kill', async () => {
+    const create = toCreateSpec({ ...task }, spec, { name: 'hog', image: TEST_IMAGE, command: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], memory: 8 }, { bindIp: '127.0.0.1' });
+    const id = await docker.create(create);
+    await docker.start(id);
+    const info = await waitFor('the container to be killed', async () => {
+      const i = await docker.inspect(id);
+      return i?.state === 'exited' ? i : undefined;
+    }, 30_000);
+    expect(info.oomKilled).toBe(true);
+    expect(info.exitCode).toBe(137);
+    await docker.remove(id);
+  });
+
+  it('pulls nothing for an image that is present, and fails clearly for one that cannot be had', async () => {
+    await docker.ensureImage(TEST_IMAGE);
+    await expect(docker.ensureImage('127.0.0.1:1/berth/nope:1')).rejects.toThrow();
+  });
+});

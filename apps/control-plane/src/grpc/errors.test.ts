@@ -1,0 +1,33 @@
+import { invalid, notFound, conflict } from '@berth/domain';
+import { InvalidTokenError } from '@berth/store';
+import { status } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { clusterName } from '../services/clusters.js';
+import { toServiceError } from './errors.js';
+
+const log = pino({ level: 'silent' });
+
+describe('toServiceError', () => {
+  it('maps domain errors to gRPC status with their message', () => {
+    expect(toServiceError(invalid('count: must be 1-10, got 11'), log, 'RunTask')).toEqual({ code: status.INVALID_ARGUMENT, details: 'count: must be 1-10, got 11' });
+    expect(toServiceError(notFound('task x not found'), log, 'StopTask')).toEqual({ code: status.NOT_FOUND, details: 'task x not found' });
+    expect(toServiceError(conflict('busy'), log, 'X').code).toBe(status.FAILED_PRECONDITION);
+    expect(toServiceError(new InvalidTokenError(), log, 'ListTasks').code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('says the database is unreachable as UNAVAILABLE, and hides internals', () => {
+    expect(toServiceError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), log, 'ListTasks')).toMatchObject({ code: status.UNAVAILABLE });
+    const internal = toServiceError(new Error('relation "x" does not exist at secret place'), log, 'ListTasks');
+    expect(internal).toEqual({ code: status.INTERNAL, details: 'internal error in ListTasks (see the control-plane log)' });
+  });
+});
+
+describe('clusterName', () => {
+  it('accepts a name, an ARN, or nothing (the default cluster)', () => {
+    expect(clusterName(undefined)).toBe('default');
+    expect(clusterName('')).toBe('default');
+    expect(clusterName('lab')).toBe('lab');
+    expect(clusterName('arn:aws:ecs:local:000000000000:cluster/lab')).toBe('lab');
+  });
+});
