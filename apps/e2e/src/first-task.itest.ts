@@ -53,6 +53,8 @@ describe.runIf(run)('first task, end to end', () => {
       '--listen', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--data-dir', join(work, 'cp'), '--heartbeat-interval', '1',
     ]);
 
+  const startAgent = () => new BerthProcess('agent', 'apps/agent/dist/main.js', ['--server', server, '--data-dir', join(work, 'agent'), '--label', 'room=lab']);
+
   const ready = () =>
     waitFor(`control plane ready on ${httpPort}`, async () => {
       try {
@@ -68,7 +70,7 @@ describe.runIf(run)('first task, end to end', () => {
     server = `127.0.0.1:${grpcPort}`;
     cp = startControlPlane();
     await ready();
-    agent = new BerthProcess('agent', 'apps/agent/dist/main.js', ['--server', server, '--data-dir', join(work, 'agent'), '--label', 'room=lab']);
+    agent = startAgent();
     await waitFor('the node to register', async () => {
       const r = await berth(server, ['node', 'ls', '--output', 'json']);
       return r.code === 0 && r.stdout.includes('"agentConnected": true') ? true : r.code === 0 && /"agentConnected":\s*true/.test(r.stdout);
@@ -174,6 +176,45 @@ describe.runIf(run)('first task, end to end', () => {
 
     await berth(server, ['task', 'stop', taskId]);
     await waitFor('stopped', async () => describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus === 'STOPPED', 60_000);
+  });
+
+  it('adopts its containers after the agent is killed with SIGKILL, starting no duplicate', async () => {
+    const ran = await berthJson<{ tasks: TaskJson[] }>(server, ['task', 'run', 'hello-web']);
+    const taskId = ran.tasks[0]!.taskArn.split('/').pop()!;
+    startedTasks.push(taskId);
+    await waitFor('RUNNING', async () => describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus === 'RUNNING', 60_000);
+    const before = containersOf(taskId).map((c) => c.id);
+
+    await agent!.stop('SIGKILL');
+    agent = startAgent();
+    await waitFor('the agent to reconnect', async () => {
+      const r = await berth(server, ['node', 'ls', '--output', 'json']);
+      return r.code === 0 && /"agentConnected":\s*true/.test(r.stdout);
+    }, 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(containersOf(taskId, true).map((c) => c.id)).toEqual(before);
+    expect(describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus).toBe('RUNNING');
+    const nodes = await berthJson<{ containerInstances: unknown[] }>(server, ['node', 'ls']);
+    expect(nodes.containerInstances).toHaveLength(1); // the same node identity, not a second node
+
+    await berth(server, ['task', 'stop', taskId]);
+    await waitFor('stopped', async () => describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus === 'STOPPED', 60_000);
+  });
+
+  it('reports a task whose image cannot be had as STOPPED with TaskFailedToStart', async () => {
+    const file = join(work, 'missing-image.json');
+    writeFileSync(file, JSON.stringify({ family: 'missing-image', containerDefinitions: [{ name: 'app', image: '127.0.0.1:1/berth/missing:1', memory: 16 }] }));
+    expect((await berth(server, ['taskdef', 'register', '-f', file])).code).toBe(0);
+    const ran = await berthJson<{ tasks: TaskJson[] }>(server, ['task', 'run', 'missing-image']);
+    const taskId = ran.tasks[0]!.taskArn.split('/').pop()!;
+    startedTasks.push(taskId);
+    const t = await waitFor('STOPPED', async () => {
+      const d = describeTask(await berthJson(server, ['task', 'describe', taskId]));
+      return d.lastStatus === 'STOPPED' ? d : undefined;
+    }, 60_000);
+    expect(t.stopCode).toBe('TaskFailedToStart');
+    expect(JSON.stringify(t.containers)).toContain('CannotPullContainerError');
+    expect(containersOf(taskId, true)).toEqual([]);
   });
 
   it('answers bad input with a reason instead of crashing', async () => {

@@ -1,5 +1,5 @@
 import type { Queryable } from './database.js';
-import type { NodeFactsRecord, NodeRecord, NodeUsage } from './records.js';
+import type { NodeRecord, NodeUsage } from './records.js';
 
 const COLUMNS = 'id, cluster, hostname, status, agent_connected, agent_version, protocol_version, facts, labels, registered_cpu, registered_memory, desired_generation, acked_generation, session_id, usage, last_heartbeat_at, registered_at';
 
@@ -26,17 +26,9 @@ function toNode(r: any): NodeRecord {
   };
 }
 
-export interface NodeRegistration {
-  id: string;
-  cluster: string;
-  agentVersion: string;
-  protocolVersion: number;
-  facts: NodeFactsRecord;
-  labels: Record<string, string>;
-  registeredCpu: number;
-  registeredMemory: number;
+export type NodeRegistration = Pick<NodeRecord, 'id' | 'cluster' | 'agentVersion' | 'protocolVersion' | 'facts' | 'labels' | 'registeredCpu' | 'registeredMemory'> & {
   sessionId: string;
-}
+};
 
 /**
  * Registers a node from an agent hello, or refreshes its facts when it is known.

@@ -187,15 +187,18 @@ export class TaskEngine {
     const ids = new Map(existing.map((c) => [c.containerName, c.id]));
     for (const c of spec.containerDefinitions) {
       if (!create.includes(c.name) && !start.includes(c.name)) continue;
+      let step = 'CannotPullContainerError';
       try {
         if (create.includes(c.name)) {
           await this.runtime.ensureImage(c.image);
+          step = 'CannotCreateContainerError';
           ids.set(c.name, await this.runtime.create(toCreateSpec(task, spec, c, this.mapping)));
         }
+        step = 'CannotStartContainerError';
         await this.runtime.start(ids.get(c.name)!);
       } catch (err) {
         if (isEngineDown(err)) throw err;
-        const reason = `CannotStartContainerError: ${c.name}: ${(err as Error).message}`;
+        const reason = `${step}: ${c.name}: ${(err as Error).message}`;
         log.warn({ container: c.name, reason }, 'task failed to start');
         await Promise.all([...ids.values()].map((id) => this.runtime.remove(id)));
         this.finish(task.taskId, 'TaskFailedToStart', reason, spec.containerDefinitions.map((cd) => ({ ...emptyContainer(cd.name), lastStatus: 'STOPPED', reason: cd.name === c.name ? reason : '' })));

@@ -1,3 +1,4 @@
+import type { NodeFacts } from '@berth/proto';
 import { hostname as osHostname } from 'node:os';
 import si from 'systeminformation';
 
@@ -7,17 +8,8 @@ export function normalizeArch(nodeArch: string): string {
   return map[nodeArch] ?? nodeArch;
 }
 
-export interface StaticFacts {
-  hostname: string;
-  os: string;
-  osVersion: string;
-  kernel: string;
-  arch: string;
-  cpuCores: number;
-  cpuModel: string;
-  memoryMib: number;
-  diskTotalMib: number;
-}
+/** The facts read once at start; Docker's version and the capacity are added per hello. */
+export type StaticFacts = Omit<NodeFacts, 'dockerVersion' | 'registeredCpu' | 'registeredMemoryMib'>;
 
 export interface Reservation {
   /** CPU units kept for the OS. */

@@ -11,23 +11,15 @@ import {
   setNodeDisconnected,
   upsertNode,
   type NodeAllocation,
-  type NodeFactsRecord,
+  type NodeRegistration,
   type NodeRecord,
   type Page,
 } from '@berth/store';
 import { clusterName, requireCluster } from './clusters.js';
 import type { AppContext } from './context.js';
 
-export interface NodeHello {
-  nodeId: string;
-  cluster: string;
-  agentVersion: string;
-  protocolVersion: number;
-  facts: NodeFactsRecord;
-  labels: Record<string, string>;
-  registeredCpu: number;
-  registeredMemory: number;
-}
+/** What an agent's hello says about its node; the id is empty the first time. */
+export type NodeHello = Omit<NodeRegistration, 'id' | 'sessionId'> & { nodeId: string };
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,127}$/;
 
