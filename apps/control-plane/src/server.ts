@@ -5,6 +5,7 @@ import { disconnectAllNodes, migrate, openDatabase, type Database } from '@berth
 import { serverChannelOptions } from '@berth/transport';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { NodeLivenessController } from './controllers/node-liveness.js';
 import { controlService } from './grpc/control-service.js';
 import { startHealthServer } from './http/health-server.js';
 import type { AppContext } from './services/context.js';
@@ -32,6 +33,7 @@ export interface ControlPlane {
   httpPort: number;
   db: Database;
   sessions: SessionRegistry;
+  liveness: NodeLivenessController;
   close(): Promise<void>;
 }
 
@@ -41,14 +43,15 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   log.info({ store: db.kind, location: db.location }, 'database opened');
   const migrated = await migrate(db.sql);
   log.info({ applied: migrated.applied, schemaVersion: migrated.current }, 'migrations applied');
-  // No agent is connected to a control plane that just started.
-  await disconnectAllNodes(db.sql);
+  const clock = o.clock ?? systemClock;
+  // No agent is connected to a control plane that just started; every node gets a fresh grace.
+  await disconnectAllNodes(db.sql, clock.now());
 
   const sessions = new SessionRegistry();
   const ctx: AppContext = {
     db,
     arn: o.arn ?? DEFAULT_ARN_CONTEXT,
-    clock: o.clock ?? systemClock,
+    clock,
     random: o.random,
     log,
     nodesChanged: (ids) => sessions.nodesChanged(ids),
@@ -89,14 +92,18 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const httpPort = typeof httpAddr === 'object' && httpAddr ? httpAddr.port : o.httpPort;
   const resync = setInterval(() => sessions.resyncAll(), o.resyncIntervalMs);
   resync.unref();
+  const liveness = new NodeLivenessController(ctx, sessions, { heartbeatIntervalMs: o.heartbeatIntervalMs });
+  liveness.start();
 
   return {
     grpcPort,
     httpPort,
     db,
     sessions,
+    liveness,
     close: async () => {
       clearInterval(resync);
+      liveness.stop();
       await sessions.closeAll('control plane shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -53,6 +53,10 @@ describe('parseTaskDefinition', () => {
     expect(warnings.join('\n')).toMatch(/requiresCompatibilities: ignored/);
   });
 
+  it('does not warn about empty values', () => {
+    expect(parseTaskDefinition({ ...web, taskRoleArn: '', volumes: [] }).warnings).toEqual([]);
+  });
+
   it('warns about container fields this version does not apply yet', () => {
     const { warnings } = parseTaskDefinition({
       family: 'w',

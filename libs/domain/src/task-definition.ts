@@ -116,6 +116,8 @@ const MAX_CONTAINERS = 10;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+/** "", [] and {} say nothing: kept, but not worth a warning. */
+const isEmpty = (v: unknown) => v === '' || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
 
 /**
  * Parses and validates a task-definition document: a RegisterTaskDefinition
@@ -145,6 +147,7 @@ export function parseTaskDefinition(input: unknown): ParsedTaskDefinition {
     }
     if (value === null || value === undefined) continue;
     spec[key] = value;
+    if (isEmpty(value)) continue;
     if (AWS_ONLY[key] !== undefined) warnings.push(`${key}: ignored: ${AWS_ONLY[key]}`);
     else if (!APPLIED_TASK_FIELDS.has(key)) warnings.push(`${key}: accepted and kept, but not applied by this Berth version`);
   }
@@ -220,7 +223,7 @@ function validateContainer(c: Record<string, unknown>, at: string, ctx: Containe
   const { errors, warnings } = ctx;
   for (const key of Object.keys(c)) {
     if (!ContainerDefinitionFields.includes(key)) errors.push({ path: `${at}.${key}`, rule: 'is not a container definition field' });
-    else if (!APPLIED_CONTAINER_FIELDS.has(key) && c[key] !== undefined && c[key] !== null) {
+    else if (!APPLIED_CONTAINER_FIELDS.has(key) && c[key] !== undefined && c[key] !== null && !isEmpty(c[key])) {
       warnings.push(`${at}.${key}: accepted and kept, but not applied by this Berth version`);
     }
   }

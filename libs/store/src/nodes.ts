@@ -1,7 +1,7 @@
 import type { Queryable } from './database.js';
 import type { NodeRecord, NodeUsage } from './records.js';
 
-const COLUMNS = 'id, cluster, hostname, status, agent_connected, agent_version, protocol_version, facts, labels, registered_cpu, registered_memory, desired_generation, acked_generation, session_id, usage, last_heartbeat_at, registered_at';
+const COLUMNS = 'id, cluster, hostname, status, agent_connected, agent_version, protocol_version, facts, labels, registered_cpu, registered_memory, desired_generation, acked_generation, session_id, usage, last_heartbeat_at, registered_at, disconnected_at';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toNode(r: any): NodeRecord {
@@ -23,6 +23,7 @@ function toNode(r: any): NodeRecord {
     usage: r.usage,
     lastHeartbeatAt: r.last_heartbeat_at,
     registeredAt: r.registered_at,
+    disconnectedAt: r.disconnected_at,
   };
 }
 
@@ -44,7 +45,7 @@ export async function upsertNode(q: Queryable, n: NodeRegistration): Promise<Nod
       hostname = EXCLUDED.hostname, agent_connected = true, agent_version = EXCLUDED.agent_version,
       protocol_version = EXCLUDED.protocol_version, facts = EXCLUDED.facts, labels = EXCLUDED.labels,
       registered_cpu = EXCLUDED.registered_cpu, registered_memory = EXCLUDED.registered_memory,
-      session_id = EXCLUDED.session_id,
+      session_id = EXCLUDED.session_id, disconnected_at = NULL,
       status = CASE WHEN nodes.status = 'INACTIVE' THEN 'ACTIVE' ELSE nodes.status END,
       updated_at = now()
     RETURNING ${q.unsafe(COLUMNS)}`;
@@ -83,17 +84,37 @@ export async function lockPlaceableNodes(q: Queryable, cluster: string): Promise
   return rows.map(toNode);
 }
 
-/** Marks a node disconnected, unless another session took it over meanwhile. */
-export async function setNodeDisconnected(q: Queryable, id: string, sessionId: string): Promise<boolean> {
+/** Marks a node disconnected at `at`, unless another session took it over meanwhile. */
+export async function setNodeDisconnected(q: Queryable, id: string, sessionId: string, at: Date): Promise<boolean> {
   const rows = await q`
-    UPDATE nodes SET agent_connected = false, updated_at = now()
-    WHERE id = ${id} AND session_id = ${sessionId} RETURNING id`;
+    UPDATE nodes SET agent_connected = false, disconnected_at = ${at}, updated_at = now()
+    WHERE id = ${id} AND session_id = ${sessionId} AND agent_connected RETURNING id`;
   return rows.length > 0;
 }
 
-/** At control-plane start no agent is connected yet. */
-export async function disconnectAllNodes(q: Queryable): Promise<void> {
-  await q`UPDATE nodes SET agent_connected = false WHERE agent_connected`;
+/**
+ * At control-plane start no agent is connected yet. Every node's grace starts
+ * now: a restart of the control plane itself never makes a node look lost.
+ */
+export async function disconnectAllNodes(q: Queryable, at: Date): Promise<void> {
+  await q`UPDATE nodes SET agent_connected = false, disconnected_at = ${at} WHERE agent_connected OR disconnected_at IS NOT NULL`;
+}
+
+export interface LostNode {
+  id: string;
+  cluster: string;
+  graceSeconds: number;
+}
+
+/** Disconnected nodes whose grace ran out and that still hold tasks not STOPPED. */
+export async function findLostNodes(q: Queryable, now: Date): Promise<LostNode[]> {
+  const rows = await q`
+    SELECT n.id, n.cluster, c.node_lost_grace_seconds AS grace
+    FROM nodes n JOIN clusters c ON c.name = n.cluster
+    WHERE NOT n.agent_connected AND n.disconnected_at IS NOT NULL
+      AND n.disconnected_at + make_interval(secs => c.node_lost_grace_seconds) <= ${now}
+      AND EXISTS (SELECT 1 FROM tasks t WHERE t.node_id = n.id AND t.last_status <> 'STOPPED')`;
+  return rows.map((r) => ({ id: r.id, cluster: r.cluster, graceSeconds: r.grace }));
 }
 
 export async function saveNodeUsage(q: Queryable, id: string, usage: NodeUsage, at: Date): Promise<void> {

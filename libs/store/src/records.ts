@@ -49,6 +49,8 @@ export interface NodeRecord {
   usage: NodeUsage;
   lastHeartbeatAt: Date | null;
   registeredAt: Date;
+  /** When the agent's session ended; null while connected. */
+  disconnectedAt: Date | null;
 }
 
 export interface TaskDefinitionRecord {

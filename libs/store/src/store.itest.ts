@@ -113,7 +113,7 @@ describe.each(backends)('store on $name', (backend) => {
     expect((await listTasks(sql, { cluster: 'lab', limit: 10, family: 'web' })).length).toBe(2);
     expect((await listTasks(sql, { cluster: 'lab', limit: 10, nodeId: 'n-2' })).length).toBe(0);
     await bumpGenerations(sql, ['n-1']);
-    expect(await setNodeDisconnected(sql, 'n-1', 'other-session')).toBe(false);
-    expect(await setNodeDisconnected(sql, 'n-1', 's1')).toBe(true);
+    expect(await setNodeDisconnected(sql, 'n-1', 'other-session', new Date())).toBe(false);
+    expect(await setNodeDisconnected(sql, 'n-1', 's1', new Date())).toBe(true);
   });
 });

@@ -150,3 +150,18 @@ export async function updateTask(q: Queryable, id: string, p: TaskPatch): Promis
     RETURNING *`;
   return toTask(r);
 }
+
+/** Every task of a node that is not STOPPED becomes STOPPED with this code and reason. Returns their ids. */
+export async function stopTasksOfNode(q: Queryable, nodeId: string, stopCode: string, reason: string, at: Date): Promise<string[]> {
+  const rows = await q`
+    UPDATE tasks SET
+      last_status = 'STOPPED', desired_status = 'STOPPED',
+      stop_code = CASE WHEN stop_code = '' THEN ${stopCode} ELSE stop_code END,
+      stopped_reason = CASE WHEN stopped_reason = '' THEN ${reason} ELSE stopped_reason END,
+      stopping_at = coalesce(stopping_at, ${at}), stopped_at = ${at},
+      containers = (SELECT coalesce(jsonb_agg(c || '{"lastStatus": "STOPPED"}'::jsonb), '[]'::jsonb) FROM jsonb_array_elements(containers) c),
+      version = version + 1, updated_at = now()
+    WHERE node_id = ${nodeId} AND last_status <> 'STOPPED'
+    RETURNING id`;
+  return rows.map((r) => r.id as string);
+}

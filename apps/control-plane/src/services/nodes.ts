@@ -44,7 +44,7 @@ export async function registerNodeOp(ctx: AppContext, hello: NodeHello, sessionI
 }
 
 export async function nodeDisconnectedOp(ctx: AppContext, node: NodeRecord, sessionId: string, reason: string): Promise<void> {
-  if (await setNodeDisconnected(ctx.db.sql, node.id, sessionId)) {
+  if (await setNodeDisconnected(ctx.db.sql, node.id, sessionId, ctx.clock.now())) {
     await appendEvents(ctx.db.sql, [{ cluster: node.cluster, kind: 'node.disconnected', subject: node.id, message: `node ${node.id} disconnected: ${reason}` }]);
   }
 }

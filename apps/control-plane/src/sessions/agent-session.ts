@@ -57,7 +57,7 @@ export class AgentSession {
   ) {
     this.sessionId = newSessionId(ctx.random);
     this.log = ctx.log.child({ session: this.sessionId, peer: call.getPeer() });
-    this.helloTimer = setTimeout(() => this.fail(status.INVALID_ARGUMENT, 'no hello received in time'), settings.helloTimeoutMs);
+    this.helloTimer = setTimeout(() => void this.fail(status.INVALID_ARGUMENT, 'no hello received in time'), settings.helloTimeoutMs);
     call.on('data', (msg: ConnectRequest) => {
       this.queue = this.queue.then(() => this.handle(msg)).catch((err) => this.onHandlerError(err));
     });
@@ -94,7 +94,7 @@ export class AgentSession {
     if (this.node) throw new ProtocolError('a second hello on the same stream');
     clearTimeout(this.helloTimer);
     if (!isProtocolSupported(h.protocolVersion)) {
-      this.fail(
+      void this.fail(
         status.FAILED_PRECONDITION,
         `agent protocol version ${h.protocolVersion} is not supported by this control plane (${CONTROL_PLANE_VERSION}), which speaks ${MIN_SUPPORTED_PROTOCOL_VERSION}-${PROTOCOL_VERSION}; upgrade the ${h.protocolVersion < MIN_SUPPORTED_PROTOCOL_VERSION ? 'agent' : 'control plane'}`,
       );
@@ -132,7 +132,7 @@ export class AgentSession {
     this.log = this.log.child({ nodeId: node.id });
     const previous = this.registry.add(node.id, this);
     void previous?.close('replaced by a newer session of the same node');
-    this.lastHeartbeatAt = Date.now();
+    this.lastHeartbeatAt = this.ctx.clock.now().getTime();
     this.write({
       message: {
         $case: 'welcome',
@@ -153,7 +153,7 @@ export class AgentSession {
   }
 
   private async onHeartbeat(hb: Heartbeat): Promise<void> {
-    this.lastHeartbeatAt = Date.now();
+    this.lastHeartbeatAt = this.ctx.clock.now().getTime();
     // Liveness is held in memory; usage reaches Postgres only every usageWriteIntervalMs.
     if (this.lastHeartbeatAt - this.lastUsageWrite < this.settings.usageWriteIntervalMs) return;
     this.lastUsageWrite = this.lastHeartbeatAt;
@@ -243,23 +243,27 @@ export class AgentSession {
   }
 
   private onHandlerError(err: unknown): void {
-    if (err instanceof ProtocolError) return this.fail(status.INVALID_ARGUMENT, err.message);
+    if (err instanceof ProtocolError) return void this.fail(status.INVALID_ARGUMENT, err.message);
     if (err instanceof BerthError) {
-      return this.fail(err.kind === 'not-found' || err.kind === 'conflict' ? status.FAILED_PRECONDITION : status.INVALID_ARGUMENT, err.message);
+      return void this.fail(err.kind === 'not-found' || err.kind === 'conflict' ? status.FAILED_PRECONDITION : status.INVALID_ARGUMENT, err.message);
     }
     this.log.error({ err }, 'agent message failed');
-    this.fail(status.UNAVAILABLE, 'the control plane could not process a message; reconnect');
+    void this.fail(status.UNAVAILABLE, 'the control plane could not process a message; reconnect');
   }
 
   /** Ends this stream with a status and a logged reason. */
-  private fail(code: status, details: string): void {
-    if (this.closed) return;
+  fail(code: status, details: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.log.warn({ code: status[code], reason: details }, 'closing agent stream');
     this.call.emit('error', { code, details });
-    void this.close(details);
+    return this.close(details);
   }
 
   /** Ends the session; resolves once the disconnect is recorded. */
+  get registered(): boolean {
+    return this.node !== undefined;
+  }
+
   close(reason: string): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;

@@ -29,6 +29,10 @@ export class SessionRegistry {
     for (const s of this.sessions.values()) s.pushDesiredState();
   }
 
+  all(): AgentSession[] {
+    return [...this.sessions.values()];
+  }
+
   get size(): number {
     return this.sessions.size;
   }

@@ -1,4 +1,5 @@
 import { initial } from './001-initial.js';
+import { nodeLiveness } from './002-node-liveness.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -10,4 +11,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: initial },
+  { version: 2, name: 'node-liveness', sql: nodeLiveness },
+];
