@@ -121,4 +121,18 @@ describe('node liveness', () => {
     await cp.liveness.tick();
     expect((await task(taskId)).stopCode).toBe('NodeLost');
   });
+
+  it('keeps stopped tasks describable for an hour, then prunes them', async () => {
+    const { agent, taskId } = await connectWithTask();
+    agent.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'STOPPED', stopCode: '', stoppedReason: '', at: clock.now(), containers: [] }] } });
+    await waitUntil(async () => (await task(taskId)).lastStatus === 'STOPPED');
+    advance(59 * 60_000);
+    await cp.pruner.prune();
+    expect((await describeTasksOp(ctx, { tasks: [taskId] })).found).toHaveLength(1);
+    advance(2 * 60_000);
+    const pruned = await cp.pruner.prune();
+    expect(pruned.tasks).toBeGreaterThanOrEqual(1);
+    expect((await describeTasksOp(ctx, { tasks: [taskId] })).missing).toEqual([taskId]);
+    agent.end();
+  });
 });

@@ -6,6 +6,7 @@ import { serverChannelOptions } from '@berth/transport';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { NodeLivenessController } from './controllers/node-liveness.js';
+import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_TASK_RETENTION_MS, Pruner } from './controllers/pruner.js';
 import { controlService } from './grpc/control-service.js';
 import { startHealthServer } from './http/health-server.js';
 import type { AppContext } from './services/context.js';
@@ -22,6 +23,9 @@ export interface ControlPlaneOptions {
   heartbeatIntervalMs: number;
   /** How often every connected node gets its full desired set again. */
   resyncIntervalMs: number;
+  /** How long STOPPED tasks and events stay describable (defaults: 1 hour, 24 hours). */
+  taskRetentionMs?: number;
+  eventRetentionMs?: number;
   arn?: ArnContext;
   clock?: Clock;
   random: Random;
@@ -34,6 +38,7 @@ export interface ControlPlane {
   db: Database;
   sessions: SessionRegistry;
   liveness: NodeLivenessController;
+  pruner: Pruner;
   close(): Promise<void>;
 }
 
@@ -94,6 +99,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   resync.unref();
   const liveness = new NodeLivenessController(ctx, sessions, { heartbeatIntervalMs: o.heartbeatIntervalMs });
   liveness.start();
+  const pruner = new Pruner(ctx, {
+    taskRetentionMs: o.taskRetentionMs ?? DEFAULT_TASK_RETENTION_MS,
+    eventRetentionMs: o.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
+  });
+  pruner.start();
 
   return {
     grpcPort,
@@ -101,9 +111,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     db,
     sessions,
     liveness,
+    pruner,
     close: async () => {
       clearInterval(resync);
       liveness.stop();
+      pruner.stop();
       await sessions.closeAll('control plane shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));

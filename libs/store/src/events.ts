@@ -30,3 +30,9 @@ export async function listEvents(q: Queryable, cluster: string, afterId: number,
   const rows = await q`SELECT * FROM events WHERE cluster = ${cluster} AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
   return rows.map((r) => ({ id: r.id, at: r.at, cluster: r.cluster, kind: r.kind, subject: r.subject, message: r.message, data: r.data }));
 }
+
+/** Deletes up to `limit` events older than `before`; returns how many. */
+export async function pruneEvents(q: Queryable, before: Date, limit: number): Promise<number> {
+  const rows = await q`DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ${before} ORDER BY id LIMIT ${limit}) RETURNING id`;
+  return rows.length;
+}

@@ -165,3 +165,12 @@ export async function stopTasksOfNode(q: Queryable, nodeId: string, stopCode: st
     RETURNING id`;
   return rows.map((r) => r.id as string);
 }
+
+/** Deletes up to `limit` tasks STOPPED before `before`; returns how many. */
+export async function pruneStoppedTasks(q: Queryable, before: Date, limit: number): Promise<number> {
+  const rows = await q`
+    DELETE FROM tasks WHERE id IN (
+      SELECT id FROM tasks WHERE last_status = 'STOPPED' AND stopped_at < ${before} LIMIT ${limit}
+    ) RETURNING id`;
+  return rows.length;
+}
