@@ -92,6 +92,22 @@ describe('berth', () => {
     expect((await run(['--help'])).code).toBe(0);
   });
 
+  it('runs three-word commands and passes their arguments', async () => {
+    let sent: unknown;
+    const api = fakeApi({ putAttributes: async (r) => ((sent = r), { attributes: r.attributes as never }) });
+    const r = await run(['node', 'attribute', 'put', 'n-1', 'zone=attic', 'gpu'], api);
+    expect(r).toMatchObject({ code: 0, out: 'node n-1: zone=attic, gpu=\n' });
+    expect(sent).toMatchObject({ cluster: 'default', attributes: [{ name: 'zone', value: 'attic', targetId: 'n-1' }, { name: 'gpu', value: '', targetId: 'n-1' }] });
+    expect((await run(['node', 'attribute', 'put', 'n-1'], api)).code).toBe(2);
+  });
+
+  it('drains nodes and reports the ones it could not', async () => {
+    const api = fakeApi({
+      updateContainerInstancesState: async () => ({ containerInstances: [{ nodeId: 'n-1', status: 'DRAINING' } as never], failures: [{ arn: 'n-2', reason: 'MISSING', detail: '' }] }),
+    });
+    expect(await run(['node', 'drain', 'n-1', 'n-2'], api)).toMatchObject({ code: 0, out: 'node n-1 DRAINING\n', err: 'failure: n-2 MISSING \n' });
+  });
+
   it('reports server errors as one reason', async () => {
     const api = fakeApi({ runTask: async () => Promise.reject(Object.assign(new Error('x'), { code: status.NOT_FOUND, details: 'task definition family nope not found' })) });
     expect(await run(['task', 'run', 'nope'], api)).toMatchObject({ code: 1, err: 'berth: task definition family nope not found\n' });

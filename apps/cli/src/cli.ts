@@ -44,16 +44,18 @@ export async function runCli(argv: string[], io: Io, makeApi: (server: string) =
   let server = normalizeTarget(env.BERTH_SERVER ?? '');
   try {
     const loose = parseArgs({ args: argv, options: all, strict: false, allowPositionals: true });
-    const [noun, verb, ...rest] = loose.positionals;
+    const [noun, verb, third] = loose.positionals;
     if (!noun) {
       io.out(helpText());
       return loose.values.help ? 0 : 2;
     }
-    const name = `${noun} ${verb ?? ''}`.trim();
+    // Commands are two words (task run) or three (node attribute put).
+    const long = `${noun} ${verb} ${third}`;
+    const name = COMMANDS[long] ? long : `${noun} ${verb ?? ''}`.trim();
     const command = COMMANDS[name];
     if (!command) {
-      const known = Object.keys(COMMANDS).filter((k) => k.startsWith(`${noun} `));
-      throw new UsageError(known.length > 0 ? `unknown command "${name}"; ${noun} has: ${known.map((k) => k.split(' ')[1]).join(', ')}` : `unknown command "${noun}"`);
+      const known = [...new Set(Object.keys(COMMANDS).filter((k) => k.startsWith(`${noun} `)).map((k) => k.split(' ')[1]))];
+      throw new UsageError(known.length > 0 ? `unknown command "${name}"; ${noun} has: ${known.join(', ')}` : `unknown command "${noun}"`);
     }
     // Second pass: strict, with this command's options only.
     const parsed = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...(command.options ?? {}) }, strict: true, allowPositionals: true });
@@ -67,7 +69,8 @@ export async function runCli(argv: string[], io: Io, makeApi: (server: string) =
     if (v.server) server = normalizeTarget(v.server as string);
     const api = makeApi(server);
     try {
-      await command.run({ api, io, cluster: (v.cluster as string) ?? env.BERTH_CLUSTER ?? 'default', json: output === 'json', args: rest, flags: v });
+      const args = parsed.positionals.slice(name.split(' ').length);
+      await command.run({ api, io, cluster: (v.cluster as string) ?? env.BERTH_CLUSTER ?? 'default', json: output === 'json', args, flags: v });
     } finally {
       api.close();
     }

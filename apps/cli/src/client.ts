@@ -20,6 +20,11 @@ export interface Api {
   listTasks(r: Partial<proto.ListTasksRequest>): Promise<proto.ListTasksResponse>;
   listContainerInstances(r: Partial<proto.ListContainerInstancesRequest>): Promise<proto.ListContainerInstancesResponse>;
   describeContainerInstances(r: Partial<proto.DescribeContainerInstancesRequest>): Promise<proto.DescribeContainerInstancesResponse>;
+  updateContainerInstancesState(r: Partial<proto.UpdateContainerInstancesStateRequest>): Promise<proto.UpdateContainerInstancesStateResponse>;
+  deregisterContainerInstance(r: Partial<proto.DeregisterContainerInstanceRequest>): Promise<proto.DeregisterContainerInstanceResponse>;
+  putAttributes(r: Partial<proto.PutAttributesRequest>): Promise<proto.PutAttributesResponse>;
+  deleteAttributes(r: Partial<proto.DeleteAttributesRequest>): Promise<proto.DeleteAttributesResponse>;
+  deleteCluster(r: Partial<proto.DeleteClusterRequest>): Promise<proto.DeleteClusterResponse>;
   close(): void;
 }
 
@@ -27,7 +32,8 @@ const METHODS = [
   'createCluster', 'listClusters', 'describeClusters',
   'registerTaskDefinition', 'describeTaskDefinition', 'listTaskDefinitions', 'deregisterTaskDefinition',
   'runTask', 'stopTask', 'describeTasks', 'listTasks',
-  'listContainerInstances', 'describeContainerInstances',
+  'listContainerInstances', 'describeContainerInstances', 'updateContainerInstancesState', 'deregisterContainerInstance',
+  'putAttributes', 'deleteAttributes', 'deleteCluster',
 ] as const;
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void;

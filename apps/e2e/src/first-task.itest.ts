@@ -217,6 +217,21 @@ describe.runIf(run)('first task, end to end', () => {
     expect(containersOf(taskId, true)).toEqual([]);
   });
 
+  it('drains a node through the CLI: no new tasks until it is activated', async () => {
+    const nodes = await berthJson<{ containerInstances: { nodeId: string }[] }>(server, ['node', 'ls']);
+    const nodeId = nodes.containerInstances[0]!.nodeId;
+    expect((await berth(server, ['node', 'drain', nodeId])).stdout).toBe(`node ${nodeId} DRAINING\n`);
+    const refused = await berth(server, ['task', 'run', 'hello-web']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('AGENT');
+    expect((await berth(server, ['node', 'activate', nodeId])).code).toBe(0);
+    const ran = await berthJson<{ tasks: TaskJson[] }>(server, ['task', 'run', 'hello-web']);
+    const taskId = ran.tasks[0]!.taskArn.split('/').pop()!;
+    startedTasks.push(taskId);
+    await berth(server, ['task', 'stop', taskId]);
+    await waitFor('stopped', async () => describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus === 'STOPPED', 60_000);
+  });
+
   it('answers bad input with a reason instead of crashing', async () => {
     const bad = join(work, 'bad.json');
     writeFileSync(bad, JSON.stringify({ family: 'bad', containerDefinitions: [{ name: 'web', image: TEST_IMAGE, memory: 16, portMappings: [{ containerPort: 70000 }] }] }));

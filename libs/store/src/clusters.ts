@@ -17,9 +17,9 @@ export async function getCluster(q: Queryable, name: string): Promise<ClusterRec
   return r ? { name: r.name, status: r.status, createdAt: r.created_at } : undefined;
 }
 
-/** Creates the cluster if absent (CreateCluster is idempotent in ECS). */
+/** Creates the cluster if absent, or makes a deleted one ACTIVE again (CreateCluster is idempotent in ECS). */
 export async function createCluster(q: Queryable, name: string): Promise<ClusterRecord> {
-  await q`INSERT INTO clusters (name) VALUES (${name}) ON CONFLICT (name) DO NOTHING`;
+  await q`INSERT INTO clusters (name) VALUES (${name}) ON CONFLICT (name) DO UPDATE SET status = 'ACTIVE'`;
   return (await getCluster(q, name))!;
 }
 
@@ -30,4 +30,9 @@ export async function clusterCounts(q: Queryable, name: string): Promise<Cluster
       (SELECT count(*) FROM tasks WHERE cluster = ${name} AND last_status = 'RUNNING')::int AS running,
       (SELECT count(*) FROM tasks WHERE cluster = ${name} AND last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING'))::int AS pending`;
   return { nodes: r!.nodes, runningTasks: r!.running, pendingTasks: r!.pending };
+}
+
+/** ECS keeps a deleted cluster as INACTIVE. */
+export async function setClusterStatus(q: Queryable, name: string, status: 'ACTIVE' | 'INACTIVE'): Promise<void> {
+  await q`UPDATE clusters SET status = ${status} WHERE name = ${name}`;
 }

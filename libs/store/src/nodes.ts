@@ -1,7 +1,7 @@
 import type { Queryable } from './database.js';
 import type { NodeRecord, NodeUsage } from './records.js';
 
-const COLUMNS = 'id, cluster, hostname, status, agent_connected, agent_version, protocol_version, facts, labels, registered_cpu, registered_memory, desired_generation, acked_generation, session_id, usage, last_heartbeat_at, registered_at, disconnected_at';
+const COLUMNS = 'id, cluster, hostname, status, agent_connected, agent_version, protocol_version, facts, labels, registered_cpu, registered_memory, desired_generation, acked_generation, session_id, usage, last_heartbeat_at, registered_at, disconnected_at, attributes';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toNode(r: any): NodeRecord {
@@ -24,6 +24,7 @@ function toNode(r: any): NodeRecord {
     lastHeartbeatAt: r.last_heartbeat_at,
     registeredAt: r.registered_at,
     disconnectedAt: r.disconnected_at,
+    attributes: r.attributes,
   };
 }
 
@@ -46,7 +47,6 @@ export async function upsertNode(q: Queryable, n: NodeRegistration): Promise<Nod
       protocol_version = EXCLUDED.protocol_version, facts = EXCLUDED.facts, labels = EXCLUDED.labels,
       registered_cpu = EXCLUDED.registered_cpu, registered_memory = EXCLUDED.registered_memory,
       session_id = EXCLUDED.session_id, disconnected_at = NULL,
-      status = CASE WHEN nodes.status = 'INACTIVE' THEN 'ACTIVE' ELSE nodes.status END,
       updated_at = now()
     RETURNING ${q.unsafe(COLUMNS)}`;
   return toNode(r);
@@ -154,4 +154,16 @@ export async function nodeAllocations(q: Queryable, ids: string[]): Promise<Map<
     WHERE node_id = ANY(${ids}) AND last_status <> 'STOPPED' GROUP BY node_id`;
   for (const r of ports) out.get(r.node_id)!.ports = r.ports;
   return out;
+}
+
+export async function setNodeStatus(q: Queryable, id: string, status: NodeRecord['status']): Promise<NodeRecord | undefined> {
+  const [r] = await q`UPDATE nodes SET status = ${status}, updated_at = now() WHERE id = ${id} RETURNING ${q.unsafe(COLUMNS)}`;
+  return r ? toNode(r) : undefined;
+}
+
+/** Sets (value given) or removes (value undefined) operator attributes of a node. */
+export async function updateNodeAttributes(q: Queryable, id: string, set: Record<string, string>, remove: string[]): Promise<void> {
+  await q`
+    UPDATE nodes SET attributes = (attributes - ${q.array(remove)}::text[]) || ${q.json(set)}, updated_at = now()
+    WHERE id = ${id}`;
 }

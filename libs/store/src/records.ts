@@ -51,6 +51,8 @@ export interface NodeRecord {
   registeredAt: Date;
   /** When the agent's session ended; null while connected. */
   disconnectedAt: Date | null;
+  /** Put by operators (ECS PutAttributes); labels come from the agent. */
+  attributes: Record<string, string>;
 }
 
 export interface TaskDefinitionRecord {

@@ -1,4 +1,4 @@
-import { CreateClusterResponse, DescribeClustersResponse, ListClustersResponse } from '@berth/proto';
+import { CreateClusterResponse, DeleteClusterResponse, DescribeClustersResponse, ListClustersResponse } from '@berth/proto';
 import { CliError, UsageError } from '../errors.js';
 import { printJson, type Command } from '../context.js';
 import { shortId } from '../output/format.js';
@@ -36,6 +36,16 @@ export const clusterCommands: Record<string, Command> = {
       io.out(
         `Cluster:  ${c.clusterName}\nARN:      ${c.clusterArn}\nStatus:   ${c.status}\nNodes:    ${c.registeredContainerInstancesCount}\nTasks:    ${c.runningTasksCount} running, ${c.pendingTasksCount} pending\n`,
       );
+    },
+  },
+  'cluster delete': {
+    usage: 'berth cluster delete NAME',
+    summary: 'delete an empty cluster (no tasks, no registered nodes)',
+    async run({ api, io, json, args }) {
+      if (!args[0]) throw new UsageError('cluster delete: which cluster?');
+      const res = await api.deleteCluster({ cluster: args[0] });
+      if (json) return printJson(io, DeleteClusterResponse.toJSON(res));
+      io.out(`cluster ${res.cluster!.clusterName} deleted (${res.cluster!.status})\n`);
     },
   },
 };

@@ -2,9 +2,15 @@ import type { ControlServiceServer, TaskOverride as ProtoTaskOverride } from '@b
 import type { TaskOverride } from '@berth/domain';
 import { arns } from '@berth/domain';
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
-import { createClusterOp, describeClustersOp, listClustersOp } from '../services/clusters.js';
+import { createClusterOp, deleteClusterOp, describeClustersOp, listClustersOp } from '../services/clusters.js';
 import type { AppContext } from '../services/context.js';
-import { describeContainerInstancesOp, listContainerInstancesOp } from '../services/nodes.js';
+import {
+  changeAttributesOp,
+  deregisterContainerInstanceOp,
+  describeContainerInstancesOp,
+  listContainerInstancesOp,
+  updateContainerInstancesStateOp,
+} from '../services/nodes.js';
 import {
   deregisterTaskDefinitionOp,
   listTaskDefinitionsOp,
@@ -40,6 +46,7 @@ export function controlService(ctx: AppContext): ControlServiceServer {
       const r = await describeClustersOp(ctx, req.clusters);
       return { clusters: r.found.map((c) => clusterView(ctx, c)), failures: r.missing.map(missingFailure) };
     }),
+    deleteCluster: unary('DeleteCluster', async (req) => ({ cluster: clusterView(ctx, await deleteClusterOp(ctx, req.cluster)) })),
 
     registerTaskDefinition: unary('RegisterTaskDefinition', async (req) => {
       const r = await registerTaskDefinitionOp(ctx, req.taskDefinitionJson);
@@ -81,6 +88,15 @@ export function controlService(ctx: AppContext): ControlServiceServer {
       const r = await describeContainerInstancesOp(ctx, req);
       return { containerInstances: r.found.map((v) => containerInstanceView(a, v)), failures: r.missing.map(missingFailure) };
     }),
+    updateContainerInstancesState: unary('UpdateContainerInstancesState', async (req) => {
+      const r = await updateContainerInstancesStateOp(ctx, req);
+      return { containerInstances: r.found.map((v) => containerInstanceView(a, v)), failures: r.failures };
+    }),
+    deregisterContainerInstance: unary('DeregisterContainerInstance', async (req) => ({
+      containerInstance: containerInstanceView(a, await deregisterContainerInstanceOp(ctx, req)),
+    })),
+    putAttributes: unary('PutAttributes', async (req) => ({ attributes: await changeAttributesOp(ctx, req, 'put') })),
+    deleteAttributes: unary('DeleteAttributes', async (req) => ({ attributes: await changeAttributesOp(ctx, req, 'delete') })),
   };
   return handlers as ControlServiceServer & Record<string, UntypedHandleCall>;
 }

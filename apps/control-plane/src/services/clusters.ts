@@ -1,5 +1,5 @@
-import { CLUSTER_NAME_PATTERN, invalid, notFound } from '@berth/domain';
-import { clusterCounts, createCluster, getCluster, listClusters, type ClusterCounts, type ClusterRecord } from '@berth/store';
+import { CLUSTER_NAME_PATTERN, conflict, invalid, notFound } from '@berth/domain';
+import { appendEvents, clusterCounts, createCluster, getCluster, listClusters, setClusterStatus, type ClusterCounts, type ClusterRecord } from '@berth/store';
 import type { AppContext } from './context.js';
 
 export interface ClusterView extends ClusterRecord {
@@ -17,7 +17,8 @@ export function clusterName(ref: string | undefined): string {
 
 export async function requireCluster(ctx: AppContext, ref: string | undefined): Promise<string> {
   const name = clusterName(ref);
-  if (!(await getCluster(ctx.db.sql, name))) throw notFound(`cluster ${name} not found`);
+  const c = await getCluster(ctx.db.sql, name);
+  if (!c || c.status !== 'ACTIVE') throw notFound(`cluster ${name} not found`);
   return name;
 }
 
@@ -30,7 +31,25 @@ export async function createClusterOp(ctx: AppContext, name: string): Promise<Cl
 }
 
 export async function listClustersOp(ctx: AppContext): Promise<ClusterRecord[]> {
-  return listClusters(ctx.db.sql);
+  return (await listClusters(ctx.db.sql)).filter((c) => c.status === 'ACTIVE');
+}
+
+/**
+ * DeleteCluster: refused while the cluster has tasks that are not STOPPED or
+ * registered nodes; the cluster is kept as INACTIVE, as ECS does.
+ */
+export async function deleteClusterOp(ctx: AppContext, ref: string): Promise<ClusterView> {
+  const name = await requireCluster(ctx, ref);
+  if (name === DEFAULT_CLUSTER) throw invalid('cluster: the default cluster cannot be deleted');
+  const counts = await clusterCounts(ctx.db.sql, name);
+  if (counts.runningTasks + counts.pendingTasks > 0) {
+    throw conflict(`cluster ${name} has ${counts.runningTasks + counts.pendingTasks} task(s) that are not STOPPED: stop them first`);
+  }
+  if (counts.nodes > 0) throw conflict(`cluster ${name} has ${counts.nodes} registered node(s): deregister them first (berth node deregister)`);
+  await setClusterStatus(ctx.db.sql, name, 'INACTIVE');
+  await appendEvents(ctx.db.sql, [{ cluster: name, kind: 'cluster.deleted', subject: name, message: `cluster ${name} deleted` }]);
+  const c = (await getCluster(ctx.db.sql, name))!;
+  return { ...c, counts };
 }
 
 export async function describeClustersOp(ctx: AppContext, refs: string[]): Promise<{ found: ClusterView[]; missing: string[] }> {

@@ -1,6 +1,7 @@
-import { invalid, newNodeId, notFound, resourceId } from '@berth/domain';
+import { conflict, invalid, newNodeId, notFound, resourceId, type FieldError, validationFailed } from '@berth/domain';
 import {
   appendEvents,
+  bumpGenerations,
   decodeToken,
   encodeToken,
   getCluster,
@@ -9,6 +10,8 @@ import {
   nodeAllocations,
   pageSize,
   setNodeDisconnected,
+  setNodeStatus,
+  updateNodeAttributes,
   upsertNode,
   type NodeAllocation,
   type NodeRegistration,
@@ -37,6 +40,9 @@ export async function registerNodeOp(ctx: AppContext, hello: NodeHello, sessionI
   const existing = await getNode(ctx.db.sql, id);
   if (existing && existing.cluster !== cluster) {
     throw invalid(`nodeId: node ${id} belongs to cluster ${existing.cluster}, not ${cluster}`);
+  }
+  if (existing?.status === 'INACTIVE') {
+    throw conflict(`node ${id} was deregistered; to join again as a new node, stop the agent and remove node-id and state.json from its data directory`);
   }
   const node = await upsertNode(ctx.db.sql, { ...hello, id, cluster, sessionId });
   await appendEvents(ctx.db.sql, [{ cluster, kind: 'node.connected', subject: id, message: `node ${id} (${hello.facts.hostname}) connected, agent ${hello.agentVersion}` }]);
@@ -93,6 +99,111 @@ export async function describeContainerInstancesOp(
   return { found: nodes.map((node) => ({ node, allocation: alloc.get(node.id) ?? EMPTY })), missing };
 }
 
+async function nodeInCluster(ctx: AppContext, cluster: string, ref: string): Promise<NodeRecord> {
+  const n = await getNode(ctx.db.sql, resourceId(ref));
+  if (!n || n.cluster !== cluster) throw notFound(`node ${resourceId(ref)} not found in cluster ${cluster}`);
+  return n;
+}
+
+/** UpdateContainerInstancesState: DRAINING takes no new placements; ACTIVE undoes it. */
+export async function updateContainerInstancesStateOp(
+  ctx: AppContext,
+  input: { cluster?: string; containerInstances: string[]; status: string },
+): Promise<{ found: ContainerInstanceView[]; failures: { arn: string; reason: string; detail: string }[] }> {
+  const cluster = await requireCluster(ctx, input.cluster);
+  if (input.status !== 'ACTIVE' && input.status !== 'DRAINING') throw invalid(`status: must be ACTIVE or DRAINING, got ${JSON.stringify(input.status)}`);
+  if (input.containerInstances.length === 0 || input.containerInstances.length > 10) throw invalid('containerInstances: must name 1-10 nodes');
+  const failures: { arn: string; reason: string; detail: string }[] = [];
+  const changed: string[] = [];
+  for (const ref of input.containerInstances) {
+    const n = await getNode(ctx.db.sql, resourceId(ref));
+    if (!n || n.cluster !== cluster) failures.push({ arn: ref, reason: 'MISSING', detail: '' });
+    else if (n.status === 'INACTIVE') failures.push({ arn: ref, reason: 'INACTIVE', detail: `node ${n.id} is deregistered` });
+    else {
+      if (n.status !== input.status) {
+        await setNodeStatus(ctx.db.sql, n.id, input.status);
+        await appendEvents(ctx.db.sql, [{ cluster, kind: 'node.status', subject: n.id, message: `node ${n.id} ${n.status} -> ${input.status}` }]);
+        ctx.log.info({ nodeId: n.id, status: input.status }, 'node status changed');
+      }
+      changed.push(n.id);
+    }
+  }
+  const { found } = changed.length > 0 ? await describeContainerInstancesOp(ctx, { cluster, containerInstances: changed }) : { found: [] };
+  return { found, failures };
+}
+
+/**
+ * DeregisterContainerInstance: refused while the node has tasks that are not
+ * STOPPED, unless forced (they are asked to stop). The node becomes INACTIVE and
+ * its agent may not join again under the same identity.
+ */
+export async function deregisterContainerInstanceOp(ctx: AppContext, input: { cluster?: string; containerInstance: string; force?: boolean }): Promise<ContainerInstanceView> {
+  const cluster = await requireCluster(ctx, input.cluster);
+  const n = await nodeInCluster(ctx, cluster, input.containerInstance);
+  const alloc = (await nodeAllocations(ctx.db.sql, [n.id])).get(n.id) ?? EMPTY;
+  const active = alloc.running + alloc.pending;
+  if (active > 0 && !input.force) throw conflict(`node ${n.id} has ${active} task(s) that are not STOPPED: stop them first, or force it (--force stops them)`);
+  const now = ctx.clock.now();
+  await ctx.db.sql.begin(async (tx) => {
+    if (active > 0) {
+      await tx`
+        UPDATE tasks SET desired_status = 'STOPPED',
+          stop_code = CASE WHEN stop_code = '' THEN 'UserInitiated' ELSE stop_code END,
+          stopped_reason = CASE WHEN stopped_reason = '' THEN ${`Node ${n.id} deregistered`} ELSE stopped_reason END,
+          stopping_at = coalesce(stopping_at, ${now}), version = version + 1, updated_at = now()
+        WHERE node_id = ${n.id} AND last_status <> 'STOPPED' AND desired_status <> 'STOPPED'`;
+      await bumpGenerations(tx, [n.id]);
+    }
+    await setNodeStatus(tx, n.id, 'INACTIVE');
+    await appendEvents(tx, [{ cluster, kind: 'node.deregistered', subject: n.id, message: `node ${n.id} deregistered${active > 0 ? `; ${active} task(s) asked to stop` : ''}` }]);
+  });
+  ctx.nodesChanged([n.id]);
+  const { found } = await describeContainerInstancesOp(ctx, { cluster, containerInstances: [n.id] });
+  return found[0]!;
+}
+
+export interface TargetAttribute {
+  name: string;
+  value: string;
+  targetType: string;
+  targetId: string;
+}
+
+const ATTRIBUTE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@/:-]{0,127}$/;
+const ATTRIBUTE_VALUE = /^[A-Za-z0-9_.@/:\- ]{0,128}$/;
+
+function checkAttributes(attrs: TargetAttribute[], withValue: boolean): void {
+  const errors: FieldError[] = [];
+  if (attrs.length === 0 || attrs.length > 10) errors.push({ path: 'attributes', rule: 'must have 1-10 attributes', value: attrs.length });
+  attrs.forEach((a, i) => {
+    const at = `attributes[${i}]`;
+    if (!ATTRIBUTE_NAME.test(a.name)) errors.push({ path: `${at}.name`, rule: 'must be 1-128 letters, digits and _.@/:-', value: a.name });
+    else if (/^(ecs|berth)\./.test(a.name)) errors.push({ path: `${at}.name`, rule: 'must not start with ecs. or berth. (built-in attributes)', value: a.name });
+    if (withValue && !ATTRIBUTE_VALUE.test(a.value)) errors.push({ path: `${at}.value`, rule: 'must be up to 128 letters, digits, spaces and _.@/:-', value: a.value });
+    if (a.targetType && a.targetType !== 'container-instance') errors.push({ path: `${at}.targetType`, rule: 'must be container-instance', value: a.targetType });
+    if (!a.targetId) errors.push({ path: `${at}.targetId`, rule: 'is required (a node id or ARN)' });
+  });
+  if (errors.length > 0) throw validationFailed('invalid attributes', errors);
+}
+
+/** PutAttributes / DeleteAttributes on nodes; placement constraints read them beside the built-in ones. */
+export async function changeAttributesOp(ctx: AppContext, input: { cluster?: string; attributes: TargetAttribute[] }, mode: 'put' | 'delete'): Promise<TargetAttribute[]> {
+  const cluster = await requireCluster(ctx, input.cluster);
+  checkAttributes(input.attributes, mode === 'put');
+  const byNode = new Map<string, TargetAttribute[]>();
+  for (const a of input.attributes) {
+    const n = await nodeInCluster(ctx, cluster, a.targetId);
+    byNode.set(n.id, [...(byNode.get(n.id) ?? []), a]);
+  }
+  await ctx.db.sql.begin(async (tx) => {
+    for (const [id, attrs] of byNode) {
+      if (mode === 'put') await updateNodeAttributes(tx, id, Object.fromEntries(attrs.map((a) => [a.name, a.value])), []);
+      else await updateNodeAttributes(tx, id, {}, attrs.map((a) => a.name));
+    }
+  });
+  return input.attributes.map((a) => ({ ...a, targetType: 'container-instance', targetId: resourceId(a.targetId) }));
+}
+
 /** ECS attribute names for the built-in facts, beside Berth's own and the user's labels. */
 export function nodeAttributes(n: NodeRecord): { name: string; value: string }[] {
   const ecsArch: Record<string, string> = { amd64: 'x86_64', arm64: 'arm64', arm: 'arm' };
@@ -104,7 +215,10 @@ export function nodeAttributes(n: NodeRecord): { name: string; value: string }[]
     { name: 'berth.os-version', value: n.facts.osVersion },
     { name: 'berth.kernel', value: n.facts.kernel },
     { name: 'berth.docker-version', value: n.facts.dockerVersion },
+  ].filter((a) => a.value !== '' && a.value !== undefined);
+  return [
+    ...attrs,
     ...Object.entries(n.labels).map(([name, value]) => ({ name, value })),
+    ...Object.entries(n.attributes ?? {}).map(([name, value]) => ({ name, value })),
   ];
-  return attrs.filter((a) => a.value !== '' && a.value !== undefined);
 }

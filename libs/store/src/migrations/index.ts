@@ -1,5 +1,6 @@
 import { initial } from './001-initial.js';
 import { nodeLiveness } from './002-node-liveness.js';
+import { nodeAttributes } from './003-node-attributes.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -14,4 +15,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: initial },
   { version: 2, name: 'node-liveness', sql: nodeLiveness },
+  { version: 3, name: 'node-attributes', sql: nodeAttributes },
 ];

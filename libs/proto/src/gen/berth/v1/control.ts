@@ -79,6 +79,14 @@ export interface DescribeClustersResponse {
   failures: Failure[];
 }
 
+export interface DeleteClusterRequest {
+  cluster: string;
+}
+
+export interface DeleteClusterResponse {
+  cluster: Cluster | undefined;
+}
+
 export interface TaskDefinition {
   taskDefinitionArn: string;
   family: string;
@@ -301,6 +309,57 @@ export interface DescribeContainerInstancesRequest {
 export interface DescribeContainerInstancesResponse {
   containerInstances: ContainerInstance[];
   failures: Failure[];
+}
+
+export interface UpdateContainerInstancesStateRequest {
+  cluster: string;
+  containerInstances: string[];
+  /** ACTIVE or DRAINING. */
+  status: string;
+}
+
+export interface UpdateContainerInstancesStateResponse {
+  containerInstances: ContainerInstance[];
+  failures: Failure[];
+}
+
+export interface DeregisterContainerInstanceRequest {
+  cluster: string;
+  containerInstance: string;
+  /** Deregister even with tasks not STOPPED: they are stopped. */
+  force: boolean;
+}
+
+export interface DeregisterContainerInstanceResponse {
+  containerInstance: ContainerInstance | undefined;
+}
+
+/** As ECS Attribute with target type container-instance. */
+export interface TargetAttribute {
+  name: string;
+  value: string;
+  /** container-instance (the only type Berth has). */
+  targetType: string;
+  /** The node id or ARN. */
+  targetId: string;
+}
+
+export interface PutAttributesRequest {
+  cluster: string;
+  attributes: TargetAttribute[];
+}
+
+export interface PutAttributesResponse {
+  attributes: TargetAttribute[];
+}
+
+export interface DeleteAttributesRequest {
+  cluster: string;
+  attributes: TargetAttribute[];
+}
+
+export interface DeleteAttributesResponse {
+  attributes: TargetAttribute[];
 }
 
 function createBaseFailure(): Failure {
@@ -1164,6 +1223,142 @@ export const DescribeClustersResponse: MessageFns<DescribeClustersResponse> = {
     const message = createBaseDescribeClustersResponse();
     message.clusters = object.clusters?.map((e) => Cluster.fromPartial(e)) || [];
     message.failures = object.failures?.map((e) => Failure.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteClusterRequest(): DeleteClusterRequest {
+  return { cluster: "" };
+}
+
+export const DeleteClusterRequest: MessageFns<DeleteClusterRequest> = {
+  encode(message: DeleteClusterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteClusterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteClusterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteClusterRequest {
+    return { cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "" };
+  },
+
+  toJSON(message: DeleteClusterRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteClusterRequest>, I>>(base?: I): DeleteClusterRequest {
+    return DeleteClusterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteClusterRequest>, I>>(object: I): DeleteClusterRequest {
+    const message = createBaseDeleteClusterRequest();
+    message.cluster = object.cluster ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteClusterResponse(): DeleteClusterResponse {
+  return { cluster: undefined };
+}
+
+export const DeleteClusterResponse: MessageFns<DeleteClusterResponse> = {
+  encode(message: DeleteClusterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== undefined) {
+      Cluster.encode(message.cluster, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteClusterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteClusterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = Cluster.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteClusterResponse {
+    return { cluster: isSet(object.cluster) ? Cluster.fromJSON(object.cluster) : undefined };
+  },
+
+  toJSON(message: DeleteClusterResponse): unknown {
+    const obj: any = {};
+    if (message.cluster !== undefined) {
+      obj.cluster = Cluster.toJSON(message.cluster);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteClusterResponse>, I>>(base?: I): DeleteClusterResponse {
+    return DeleteClusterResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteClusterResponse>, I>>(object: I): DeleteClusterResponse {
+    const message = createBaseDeleteClusterResponse();
+    message.cluster = (object.cluster !== undefined && object.cluster !== null)
+      ? Cluster.fromPartial(object.cluster)
+      : undefined;
     return message;
   },
 };
@@ -4921,6 +5116,837 @@ export const DescribeContainerInstancesResponse: MessageFns<DescribeContainerIns
   },
 };
 
+function createBaseUpdateContainerInstancesStateRequest(): UpdateContainerInstancesStateRequest {
+  return { cluster: "", containerInstances: [], status: "" };
+}
+
+export const UpdateContainerInstancesStateRequest: MessageFns<UpdateContainerInstancesStateRequest> = {
+  encode(message: UpdateContainerInstancesStateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    for (const v of message.containerInstances) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.status !== "") {
+      writer.uint32(26).string(message.status);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerInstancesStateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerInstancesStateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.containerInstances.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerInstancesStateRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      containerInstances: globalThis.Array.isArray(object?.containerInstances)
+        ? object.containerInstances.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.container_instances)
+        ? object.container_instances.map((e: any) => globalThis.String(e))
+        : [],
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+    };
+  },
+
+  toJSON(message: UpdateContainerInstancesStateRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.containerInstances?.length) {
+      obj.containerInstances = message.containerInstances;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateContainerInstancesStateRequest>, I>>(
+    base?: I,
+  ): UpdateContainerInstancesStateRequest {
+    return UpdateContainerInstancesStateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerInstancesStateRequest>, I>>(
+    object: I,
+  ): UpdateContainerInstancesStateRequest {
+    const message = createBaseUpdateContainerInstancesStateRequest();
+    message.cluster = object.cluster ?? "";
+    message.containerInstances = object.containerInstances?.map((e) => e) || [];
+    message.status = object.status ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateContainerInstancesStateResponse(): UpdateContainerInstancesStateResponse {
+  return { containerInstances: [], failures: [] };
+}
+
+export const UpdateContainerInstancesStateResponse: MessageFns<UpdateContainerInstancesStateResponse> = {
+  encode(message: UpdateContainerInstancesStateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.containerInstances) {
+      ContainerInstance.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.failures) {
+      Failure.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerInstancesStateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerInstancesStateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerInstances.push(ContainerInstance.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.failures.push(Failure.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerInstancesStateResponse {
+    return {
+      containerInstances: globalThis.Array.isArray(object?.containerInstances)
+        ? object.containerInstances.map((e: any) => ContainerInstance.fromJSON(e))
+        : globalThis.Array.isArray(object?.container_instances)
+        ? object.container_instances.map((e: any) => ContainerInstance.fromJSON(e))
+        : [],
+      failures: globalThis.Array.isArray(object?.failures) ? object.failures.map((e: any) => Failure.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: UpdateContainerInstancesStateResponse): unknown {
+    const obj: any = {};
+    if (message.containerInstances?.length) {
+      obj.containerInstances = message.containerInstances.map((e) => ContainerInstance.toJSON(e));
+    }
+    if (message.failures?.length) {
+      obj.failures = message.failures.map((e) => Failure.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateContainerInstancesStateResponse>, I>>(
+    base?: I,
+  ): UpdateContainerInstancesStateResponse {
+    return UpdateContainerInstancesStateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerInstancesStateResponse>, I>>(
+    object: I,
+  ): UpdateContainerInstancesStateResponse {
+    const message = createBaseUpdateContainerInstancesStateResponse();
+    message.containerInstances = object.containerInstances?.map((e) => ContainerInstance.fromPartial(e)) || [];
+    message.failures = object.failures?.map((e) => Failure.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeregisterContainerInstanceRequest(): DeregisterContainerInstanceRequest {
+  return { cluster: "", containerInstance: "", force: false };
+}
+
+export const DeregisterContainerInstanceRequest: MessageFns<DeregisterContainerInstanceRequest> = {
+  encode(message: DeregisterContainerInstanceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    if (message.containerInstance !== "") {
+      writer.uint32(18).string(message.containerInstance);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeregisterContainerInstanceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeregisterContainerInstanceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.containerInstance = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeregisterContainerInstanceRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      containerInstance: isSet(object.containerInstance)
+        ? globalThis.String(object.containerInstance)
+        : isSet(object.container_instance)
+        ? globalThis.String(object.container_instance)
+        : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: DeregisterContainerInstanceRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.containerInstance !== "") {
+      obj.containerInstance = message.containerInstance;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeregisterContainerInstanceRequest>, I>>(
+    base?: I,
+  ): DeregisterContainerInstanceRequest {
+    return DeregisterContainerInstanceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeregisterContainerInstanceRequest>, I>>(
+    object: I,
+  ): DeregisterContainerInstanceRequest {
+    const message = createBaseDeregisterContainerInstanceRequest();
+    message.cluster = object.cluster ?? "";
+    message.containerInstance = object.containerInstance ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseDeregisterContainerInstanceResponse(): DeregisterContainerInstanceResponse {
+  return { containerInstance: undefined };
+}
+
+export const DeregisterContainerInstanceResponse: MessageFns<DeregisterContainerInstanceResponse> = {
+  encode(message: DeregisterContainerInstanceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerInstance !== undefined) {
+      ContainerInstance.encode(message.containerInstance, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeregisterContainerInstanceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeregisterContainerInstanceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerInstance = ContainerInstance.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeregisterContainerInstanceResponse {
+    return {
+      containerInstance: isSet(object.containerInstance)
+        ? ContainerInstance.fromJSON(object.containerInstance)
+        : isSet(object.container_instance)
+        ? ContainerInstance.fromJSON(object.container_instance)
+        : undefined,
+    };
+  },
+
+  toJSON(message: DeregisterContainerInstanceResponse): unknown {
+    const obj: any = {};
+    if (message.containerInstance !== undefined) {
+      obj.containerInstance = ContainerInstance.toJSON(message.containerInstance);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeregisterContainerInstanceResponse>, I>>(
+    base?: I,
+  ): DeregisterContainerInstanceResponse {
+    return DeregisterContainerInstanceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeregisterContainerInstanceResponse>, I>>(
+    object: I,
+  ): DeregisterContainerInstanceResponse {
+    const message = createBaseDeregisterContainerInstanceResponse();
+    message.containerInstance = (object.containerInstance !== undefined && object.containerInstance !== null)
+      ? ContainerInstance.fromPartial(object.containerInstance)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTargetAttribute(): TargetAttribute {
+  return { name: "", value: "", targetType: "", targetId: "" };
+}
+
+export const TargetAttribute: MessageFns<TargetAttribute> = {
+  encode(message: TargetAttribute, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    if (message.targetType !== "") {
+      writer.uint32(26).string(message.targetType);
+    }
+    if (message.targetId !== "") {
+      writer.uint32(34).string(message.targetId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TargetAttribute {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTargetAttribute();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targetType = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.targetId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TargetAttribute {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      targetType: isSet(object.targetType)
+        ? globalThis.String(object.targetType)
+        : isSet(object.target_type)
+        ? globalThis.String(object.target_type)
+        : "",
+      targetId: isSet(object.targetId)
+        ? globalThis.String(object.targetId)
+        : isSet(object.target_id)
+        ? globalThis.String(object.target_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TargetAttribute): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.targetType !== "") {
+      obj.targetType = message.targetType;
+    }
+    if (message.targetId !== "") {
+      obj.targetId = message.targetId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TargetAttribute>, I>>(base?: I): TargetAttribute {
+    return TargetAttribute.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TargetAttribute>, I>>(object: I): TargetAttribute {
+    const message = createBaseTargetAttribute();
+    message.name = object.name ?? "";
+    message.value = object.value ?? "";
+    message.targetType = object.targetType ?? "";
+    message.targetId = object.targetId ?? "";
+    return message;
+  },
+};
+
+function createBasePutAttributesRequest(): PutAttributesRequest {
+  return { cluster: "", attributes: [] };
+}
+
+export const PutAttributesRequest: MessageFns<PutAttributesRequest> = {
+  encode(message: PutAttributesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    for (const v of message.attributes) {
+      TargetAttribute.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutAttributesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutAttributesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.attributes.push(TargetAttribute.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutAttributesRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      attributes: globalThis.Array.isArray(object?.attributes)
+        ? object.attributes.map((e: any) => TargetAttribute.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PutAttributesRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.attributes?.length) {
+      obj.attributes = message.attributes.map((e) => TargetAttribute.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutAttributesRequest>, I>>(base?: I): PutAttributesRequest {
+    return PutAttributesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutAttributesRequest>, I>>(object: I): PutAttributesRequest {
+    const message = createBasePutAttributesRequest();
+    message.cluster = object.cluster ?? "";
+    message.attributes = object.attributes?.map((e) => TargetAttribute.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePutAttributesResponse(): PutAttributesResponse {
+  return { attributes: [] };
+}
+
+export const PutAttributesResponse: MessageFns<PutAttributesResponse> = {
+  encode(message: PutAttributesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.attributes) {
+      TargetAttribute.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutAttributesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutAttributesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attributes.push(TargetAttribute.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutAttributesResponse {
+    return {
+      attributes: globalThis.Array.isArray(object?.attributes)
+        ? object.attributes.map((e: any) => TargetAttribute.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PutAttributesResponse): unknown {
+    const obj: any = {};
+    if (message.attributes?.length) {
+      obj.attributes = message.attributes.map((e) => TargetAttribute.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutAttributesResponse>, I>>(base?: I): PutAttributesResponse {
+    return PutAttributesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutAttributesResponse>, I>>(object: I): PutAttributesResponse {
+    const message = createBasePutAttributesResponse();
+    message.attributes = object.attributes?.map((e) => TargetAttribute.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteAttributesRequest(): DeleteAttributesRequest {
+  return { cluster: "", attributes: [] };
+}
+
+export const DeleteAttributesRequest: MessageFns<DeleteAttributesRequest> = {
+  encode(message: DeleteAttributesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    for (const v of message.attributes) {
+      TargetAttribute.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteAttributesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteAttributesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.attributes.push(TargetAttribute.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteAttributesRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      attributes: globalThis.Array.isArray(object?.attributes)
+        ? object.attributes.map((e: any) => TargetAttribute.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DeleteAttributesRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.attributes?.length) {
+      obj.attributes = message.attributes.map((e) => TargetAttribute.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteAttributesRequest>, I>>(base?: I): DeleteAttributesRequest {
+    return DeleteAttributesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteAttributesRequest>, I>>(object: I): DeleteAttributesRequest {
+    const message = createBaseDeleteAttributesRequest();
+    message.cluster = object.cluster ?? "";
+    message.attributes = object.attributes?.map((e) => TargetAttribute.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteAttributesResponse(): DeleteAttributesResponse {
+  return { attributes: [] };
+}
+
+export const DeleteAttributesResponse: MessageFns<DeleteAttributesResponse> = {
+  encode(message: DeleteAttributesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.attributes) {
+      TargetAttribute.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteAttributesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteAttributesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attributes.push(TargetAttribute.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteAttributesResponse {
+    return {
+      attributes: globalThis.Array.isArray(object?.attributes)
+        ? object.attributes.map((e: any) => TargetAttribute.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DeleteAttributesResponse): unknown {
+    const obj: any = {};
+    if (message.attributes?.length) {
+      obj.attributes = message.attributes.map((e) => TargetAttribute.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteAttributesResponse>, I>>(base?: I): DeleteAttributesResponse {
+    return DeleteAttributesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteAttributesResponse>, I>>(object: I): DeleteAttributesResponse {
+    const message = createBaseDeleteAttributesResponse();
+    message.attributes = object.attributes?.map((e) => TargetAttribute.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type ControlServiceService = typeof ControlServiceService;
 export const ControlServiceService = {
   createCluster: {
@@ -4953,6 +5979,16 @@ export const ControlServiceService = {
     responseSerialize: (value: DescribeClustersResponse): Buffer =>
       Buffer.from(DescribeClustersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DescribeClustersResponse => DescribeClustersResponse.decode(value),
+  },
+  deleteCluster: {
+    path: "/berth.v1.ControlService/DeleteCluster" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteClusterRequest): Buffer => Buffer.from(DeleteClusterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteClusterRequest => DeleteClusterRequest.decode(value),
+    responseSerialize: (value: DeleteClusterResponse): Buffer =>
+      Buffer.from(DeleteClusterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteClusterResponse => DeleteClusterResponse.decode(value),
   },
   registerTaskDefinition: {
     path: "/berth.v1.ControlService/RegisterTaskDefinition" as const,
@@ -5064,12 +6100,60 @@ export const ControlServiceService = {
     responseDeserialize: (value: Buffer): DescribeContainerInstancesResponse =>
       DescribeContainerInstancesResponse.decode(value),
   },
+  updateContainerInstancesState: {
+    path: "/berth.v1.ControlService/UpdateContainerInstancesState" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateContainerInstancesStateRequest): Buffer =>
+      Buffer.from(UpdateContainerInstancesStateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateContainerInstancesStateRequest =>
+      UpdateContainerInstancesStateRequest.decode(value),
+    responseSerialize: (value: UpdateContainerInstancesStateResponse): Buffer =>
+      Buffer.from(UpdateContainerInstancesStateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateContainerInstancesStateResponse =>
+      UpdateContainerInstancesStateResponse.decode(value),
+  },
+  deregisterContainerInstance: {
+    path: "/berth.v1.ControlService/DeregisterContainerInstance" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeregisterContainerInstanceRequest): Buffer =>
+      Buffer.from(DeregisterContainerInstanceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeregisterContainerInstanceRequest =>
+      DeregisterContainerInstanceRequest.decode(value),
+    responseSerialize: (value: DeregisterContainerInstanceResponse): Buffer =>
+      Buffer.from(DeregisterContainerInstanceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeregisterContainerInstanceResponse =>
+      DeregisterContainerInstanceResponse.decode(value),
+  },
+  putAttributes: {
+    path: "/berth.v1.ControlService/PutAttributes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutAttributesRequest): Buffer => Buffer.from(PutAttributesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutAttributesRequest => PutAttributesRequest.decode(value),
+    responseSerialize: (value: PutAttributesResponse): Buffer =>
+      Buffer.from(PutAttributesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutAttributesResponse => PutAttributesResponse.decode(value),
+  },
+  deleteAttributes: {
+    path: "/berth.v1.ControlService/DeleteAttributes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteAttributesRequest): Buffer =>
+      Buffer.from(DeleteAttributesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteAttributesRequest => DeleteAttributesRequest.decode(value),
+    responseSerialize: (value: DeleteAttributesResponse): Buffer =>
+      Buffer.from(DeleteAttributesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteAttributesResponse => DeleteAttributesResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
   createCluster: handleUnaryCall<CreateClusterRequest, CreateClusterResponse>;
   listClusters: handleUnaryCall<ListClustersRequest, ListClustersResponse>;
   describeClusters: handleUnaryCall<DescribeClustersRequest, DescribeClustersResponse>;
+  deleteCluster: handleUnaryCall<DeleteClusterRequest, DeleteClusterResponse>;
   registerTaskDefinition: handleUnaryCall<RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse>;
   describeTaskDefinition: handleUnaryCall<DescribeTaskDefinitionRequest, DescribeTaskDefinitionResponse>;
   listTaskDefinitions: handleUnaryCall<ListTaskDefinitionsRequest, ListTaskDefinitionsResponse>;
@@ -5080,6 +6164,13 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listTasks: handleUnaryCall<ListTasksRequest, ListTasksResponse>;
   listContainerInstances: handleUnaryCall<ListContainerInstancesRequest, ListContainerInstancesResponse>;
   describeContainerInstances: handleUnaryCall<DescribeContainerInstancesRequest, DescribeContainerInstancesResponse>;
+  updateContainerInstancesState: handleUnaryCall<
+    UpdateContainerInstancesStateRequest,
+    UpdateContainerInstancesStateResponse
+  >;
+  deregisterContainerInstance: handleUnaryCall<DeregisterContainerInstanceRequest, DeregisterContainerInstanceResponse>;
+  putAttributes: handleUnaryCall<PutAttributesRequest, PutAttributesResponse>;
+  deleteAttributes: handleUnaryCall<DeleteAttributesRequest, DeleteAttributesResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -5128,6 +6219,21 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DescribeClustersResponse) => void,
   ): ClientUnaryCall;
+  deleteCluster(
+    request: DeleteClusterRequest,
+    callback: (error: ServiceError | null, response: DeleteClusterResponse) => void,
+  ): ClientUnaryCall;
+  deleteCluster(
+    request: DeleteClusterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteClusterResponse) => void,
+  ): ClientUnaryCall;
+  deleteCluster(
+    request: DeleteClusterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteClusterResponse) => void,
+  ): ClientUnaryCall;
   registerTaskDefinition(
     request: RegisterTaskDefinitionRequest,
     callback: (error: ServiceError | null, response: RegisterTaskDefinitionResponse) => void,
@@ -5277,6 +6383,66 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DescribeContainerInstancesResponse) => void,
+  ): ClientUnaryCall;
+  updateContainerInstancesState(
+    request: UpdateContainerInstancesStateRequest,
+    callback: (error: ServiceError | null, response: UpdateContainerInstancesStateResponse) => void,
+  ): ClientUnaryCall;
+  updateContainerInstancesState(
+    request: UpdateContainerInstancesStateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateContainerInstancesStateResponse) => void,
+  ): ClientUnaryCall;
+  updateContainerInstancesState(
+    request: UpdateContainerInstancesStateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateContainerInstancesStateResponse) => void,
+  ): ClientUnaryCall;
+  deregisterContainerInstance(
+    request: DeregisterContainerInstanceRequest,
+    callback: (error: ServiceError | null, response: DeregisterContainerInstanceResponse) => void,
+  ): ClientUnaryCall;
+  deregisterContainerInstance(
+    request: DeregisterContainerInstanceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeregisterContainerInstanceResponse) => void,
+  ): ClientUnaryCall;
+  deregisterContainerInstance(
+    request: DeregisterContainerInstanceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeregisterContainerInstanceResponse) => void,
+  ): ClientUnaryCall;
+  putAttributes(
+    request: PutAttributesRequest,
+    callback: (error: ServiceError | null, response: PutAttributesResponse) => void,
+  ): ClientUnaryCall;
+  putAttributes(
+    request: PutAttributesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutAttributesResponse) => void,
+  ): ClientUnaryCall;
+  putAttributes(
+    request: PutAttributesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutAttributesResponse) => void,
+  ): ClientUnaryCall;
+  deleteAttributes(
+    request: DeleteAttributesRequest,
+    callback: (error: ServiceError | null, response: DeleteAttributesResponse) => void,
+  ): ClientUnaryCall;
+  deleteAttributes(
+    request: DeleteAttributesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteAttributesResponse) => void,
+  ): ClientUnaryCall;
+  deleteAttributes(
+    request: DeleteAttributesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteAttributesResponse) => void,
   ): ClientUnaryCall;
 }
 
