@@ -49,6 +49,36 @@ async function run(argv: string[], api: Api = fakeApi(), files: Record<string, s
   return { code, out, err };
 }
 
+describe('berth events', () => {
+  const event = (id: number, kind: string, message: string) => ({ id, at: new Date('2026-11-25T10:00:00.123Z'), cluster: 'default', kind, subject: 's', message, dataJson: '{}' });
+
+  it('starts with the newest 20 events and prints one line each', async () => {
+    let asked: unknown;
+    const api = fakeApi({
+      watchEvents: async (req, onEvent) => {
+        asked = req;
+        onEvent(event(7, 'task.status', 'task abc PENDING -> RUNNING'));
+      },
+    });
+    const r = await run(['events'], api);
+    expect(r.code).toBe(0);
+    expect(asked).toEqual({ cluster: 'default', afterId: 0, last: 20, follow: false });
+    expect(r.out).toBe('     7  2026-11-25T10:00:00Z  task.status        task abc PENDING -> RUNNING\n');
+  });
+
+  it('resumes after an id and follows with -f', async () => {
+    let asked: unknown;
+    const api = fakeApi({ watchEvents: async (req) => void (asked = req) });
+    expect((await run(['events', '-f', '--since', '41', '--cluster', 'lab'], api)).code).toBe(0);
+    expect(asked).toEqual({ cluster: 'lab', afterId: 41, last: 0, follow: true });
+  });
+
+  it('refuses bad flags with the reason', async () => {
+    expect((await run(['events', '--since', 'yesterday'])).err).toBe('berth: --since: must be an event id (a whole number), got "yesterday" (see berth --help)\n');
+    expect((await run(['events', '--since', '1', '--last', '5'])).err).toBe('berth: events: give --since or --last, not both (see berth --help)\n');
+  });
+});
+
 describe('berth', () => {
   it('registers a task definition file and prints warnings on stderr', async () => {
     const r = await run(['taskdef', 'register', '-f', 'td.json'], fakeApi(), { 'td.json': '{"family":"web"}' });

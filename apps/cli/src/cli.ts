@@ -2,13 +2,14 @@ import { parseArgs } from 'node:util';
 import { normalizeTarget } from '@berth/transport';
 import type { Api } from './client.js';
 import { clusterCommands } from './commands/cluster.js';
+import { eventCommands } from './commands/events.js';
 import { nodeCommands } from './commands/node.js';
 import { taskCommands } from './commands/task.js';
 import { taskdefCommands } from './commands/taskdef.js';
 import type { Command, Io } from './context.js';
 import { describeError, UsageError } from './errors.js';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...nodeCommands, ...clusterCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...nodeCommands, ...clusterCommands, ...eventCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },
@@ -21,7 +22,7 @@ export function helpText(): string {
   const verbs = Object.entries(COMMANDS).map(([, c]) => `  ${c.usage}\n      ${c.summary}`);
   return `berth: the Berth command line
 
-Usage: berth NOUN VERB [ARGS] [FLAGS]
+Usage: berth NOUN VERB [ARGS] [FLAGS]   (and: berth events)
 
 ${verbs.join('\n')}
 
@@ -49,9 +50,9 @@ export async function runCli(argv: string[], io: Io, makeApi: (server: string) =
       io.out(helpText());
       return loose.values.help ? 0 : 2;
     }
-    // Commands are two words (task run) or three (node attribute put).
+    // Commands are one word (events), two (task run) or three (node attribute put).
     const long = `${noun} ${verb} ${third}`;
-    const name = COMMANDS[long] ? long : `${noun} ${verb ?? ''}`.trim();
+    const name = COMMANDS[noun] ? noun : COMMANDS[long] ? long : `${noun} ${verb ?? ''}`.trim();
     const command = COMMANDS[name];
     if (!command) {
       const known = [...new Set(Object.keys(COMMANDS).filter((k) => k.startsWith(`${noun} `)).map((k) => k.split(' ')[1]))];

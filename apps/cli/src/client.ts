@@ -25,6 +25,8 @@ export interface Api {
   putAttributes(r: Partial<proto.PutAttributesRequest>): Promise<proto.PutAttributesResponse>;
   deleteAttributes(r: Partial<proto.DeleteAttributesRequest>): Promise<proto.DeleteAttributesResponse>;
   deleteCluster(r: Partial<proto.DeleteClusterRequest>): Promise<proto.DeleteClusterResponse>;
+  /** Streams events to `onEvent`; resolves when the server ends the stream (never, when following). */
+  watchEvents(r: Partial<proto.WatchEventsRequest>, onEvent: (e: proto.Event) => void): Promise<void>;
   close(): void;
 }
 
@@ -49,5 +51,14 @@ export function grpcApi(target: string): Api {
         raw[m]!.call(client, type.fromPartial(req ?? {}), { deadline: new Date(Date.now() + CALL_DEADLINE_MS) }, (err, res) => (err ? reject(err) : resolve(res))),
       );
   }
+  api.watchEvents = (req: Partial<proto.WatchEventsRequest>, onEvent: (e: proto.Event) => void) =>
+    new Promise<void>((resolve, reject) => {
+      // A follower has no deadline; a one-shot read has the usual one.
+      const opts = req.follow ? {} : { deadline: new Date(Date.now() + CALL_DEADLINE_MS) };
+      const stream = client.watchEvents(proto.WatchEventsRequest.fromPartial(req), opts);
+      stream.on('data', (m: proto.WatchEventsResponse) => m.event && onEvent(m.event));
+      stream.on('error', reject);
+      stream.on('end', () => resolve());
+    });
   return api as unknown as Api;
 }

@@ -1,13 +1,14 @@
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_ARN_CONTEXT, systemClock, type ArnContext, type Clock, type Random } from '@berth/domain';
-import { AgentServiceService, ControlServiceService, ConnectRequest } from '@berth/proto';
+import { AgentServiceService, ConnectRequest } from '@berth/proto';
 import { disconnectAllNodes, migrate, openDatabase, type Database } from '@berth/store';
 import { serverChannelOptions } from '@berth/transport';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { NodeLivenessController } from './controllers/node-liveness.js';
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_TASK_RETENTION_MS, Pruner } from './controllers/pruner.js';
-import { controlService } from './grpc/control-service.js';
+import { controlService, guardedControlServiceDefinition } from './grpc/control-service.js';
+import type { WatchSettings } from './events/watch-events.js';
 import { startHealthServer } from './http/health-server.js';
 import type { AppContext } from './services/context.js';
 import { AgentSession, type SessionSettings } from './sessions/agent-session.js';
@@ -27,6 +28,8 @@ export interface ControlPlaneOptions {
   taskRetentionMs?: number;
   eventRetentionMs?: number;
   arn?: ArnContext;
+  /** Event followers' polling (tests shorten it). */
+  watch?: WatchSettings;
   clock?: Clock;
   random: Random;
   log: Logger;
@@ -67,8 +70,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     helloTimeoutMs: 15_000,
   };
 
+  const shutdown = new AbortController();
   const server = new Server(serverChannelOptions);
-  server.addService(ControlServiceService, controlService(ctx));
+  server.addService(guardedControlServiceDefinition(), controlService(ctx, shutdown.signal, o.watch));
   server.addService(loggingDecoder(AgentServiceService, log), {
     connect: (call: ServerDuplexStream<ConnectRequest, never>) => new AgentSession(ctx, sessions, call as never, settings),
   });
@@ -116,6 +120,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       clearInterval(resync);
       liveness.stop();
       pruner.stop();
+      shutdown.abort();
       await sessions.closeAll('control plane shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -29,9 +29,17 @@ const types = {
   bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
 };
 
+/**
+ * postgres.js prepares every statement, and Postgres switches a prepared
+ * statement to a generic plan after a few runs. A generic plan does not know
+ * which filters are selective (ListTasks by family and status), so each run is
+ * planned with its values instead; planning costs far less than a wrong index.
+ */
+const SESSION_SETTINGS = { plan_cache_mode: 'force_custom_plan' };
+
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) {
-    const sql = postgres(opts.url, { max: opts.maxConnections ?? 10, types, onnotice: () => {}, connect_timeout: 10 }) as unknown as Sql;
+    const sql = postgres(opts.url, { max: opts.maxConnections ?? 10, types, onnotice: () => {}, connect_timeout: 10, connection: SESSION_SETTINGS }) as unknown as Sql;
     return { sql, kind: 'postgres', location: redact(opts.url), close: () => sql.end({ timeout: 5 }) };
   }
   if (!opts.dataDir) throw new Error('openDatabase: either url or dataDir is required');
@@ -54,6 +62,8 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   // Left behind by a process that was killed: ours now that the lock is held.
   rmSync(socketPath, { force: true });
   const db = await PGlite.create(pgdata);
+  // One PGlite session serves every socket connection, so a session setting holds for all.
+  for (const [k, v] of Object.entries(SESSION_SETTINGS)) await db.exec(`SET ${k} = ${v}`);
   const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
   await server.start();
   const sql = postgres({ path: socketPath, max: 1, types, onnotice: () => {}, database: 'postgres', username: 'postgres' }) as unknown as Sql;

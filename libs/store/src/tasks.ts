@@ -89,24 +89,116 @@ export interface TaskFilter {
   nodeId?: string;
   family?: string;
   startedBy?: string;
+  /** ECS task group, e.g. "service:web" for a service's tasks. */
+  group?: string;
   desiredStatus?: string;
-  /** Keyset: the (createdAt, id) of the last task of the previous page. */
+  /** Keyset: the `cursor` of the last task of the previous page. */
   after?: [string, string];
   limit: number;
 }
 
-export async function listTasks(q: Queryable, f: TaskFilter): Promise<TaskRecord[]> {
+/** What a list returns: enough to name the task and to continue the page. */
+export interface TaskKey {
+  id: string;
+  cluster: string;
+  /** (created_at with microseconds, id): the keyset position of this task. */
+  cursor: [string, string];
+}
+
+/**
+ * One page of task keys in (created_at, id) order. Reads only key columns, so a
+ * page costs the same whatever the task definitions weigh; each filter has an
+ * index in that order (migration 004).
+ */
+export async function listTasks(q: Queryable, f: TaskFilter): Promise<TaskKey[]> {
+  // ::text first: given a timestamptz parameter, postgres.js would round the cursor to milliseconds.
   const rows = await q`
-    SELECT * FROM tasks
+    SELECT id, cluster, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key FROM tasks
     WHERE cluster = ${f.cluster}
       ${f.nodeId ? q`AND node_id = ${f.nodeId}` : q``}
       ${f.family ? q`AND family = ${f.family}` : q``}
       ${f.startedBy ? q`AND started_by = ${f.startedBy}` : q``}
+      ${f.group ? q`AND task_group = ${f.group}` : q``}
       ${f.desiredStatus ? q`AND desired_status = ${f.desiredStatus}` : q``}
-      ${f.after ? q`AND (created_at, id) > (${f.after[0]}::timestamptz, ${f.after[1]})` : q``}
+      ${f.after ? q`AND (created_at, id) > (${f.after[0]}::text::timestamptz, ${f.after[1]})` : q``}
     ORDER BY created_at, id
     LIMIT ${f.limit}`;
-  return rows.map(toTask);
+  return rows.map((r) => ({ id: r.id as string, cluster: r.cluster as string, cursor: [r.created_key as string, r.id as string] }));
+}
+
+/** The columns a status report needs, with the row version it was read at. */
+export interface TaskStatusRow {
+  id: string;
+  cluster: string;
+  nodeId: string | null;
+  desiredStatus: string;
+  lastStatus: string;
+  containers: ContainerRecord[];
+  stopCode: string;
+  version: number;
+}
+
+/**
+ * Reads the named tasks' status columns without locking them: writers check
+ * the version instead (updateTasks with `expectVersion`), which costs no
+ * lock record per row.
+ */
+export async function readTasksForStatus(q: Queryable, ids: string[]): Promise<TaskStatusRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await q`
+    SELECT id, cluster, node_id, desired_status, last_status, containers, stop_code, version FROM tasks
+    WHERE id = ANY(${[...new Set(ids)]})`;
+  return rows.map((r) => ({
+    id: r.id,
+    cluster: r.cluster,
+    nodeId: r.node_id,
+    desiredStatus: r.desired_status,
+    lastStatus: r.last_status,
+    containers: r.containers,
+    stopCode: r.stop_code,
+    version: Number(r.version),
+  }));
+}
+
+/**
+ * Applies many patches in one statement (UPDATE ... FROM unnest), with the
+ * same column rules as updateTask. The batch path for agent status reports.
+ * A patch with `expectVersion` applies only if the task is still at that
+ * version (optimistic concurrency); returns the ids that were updated.
+ */
+export async function updateTasks(q: Queryable, patches: Array<TaskPatch & { id: string; expectVersion?: number }>): Promise<Set<string>> {
+  if (patches.length === 0) return new Set();
+  const col = <T>(f: (p: TaskPatch & { id: string; expectVersion?: number }) => T | undefined): Array<T | null> => patches.map((p) => f(p) ?? null);
+  const ts = (d: Date | undefined) => d?.toISOString();
+  const rows = await q`
+    UPDATE tasks t SET
+      desired_status = coalesce(u.desired_status, t.desired_status),
+      last_status = coalesce(u.last_status, t.last_status),
+      containers = coalesce(u.containers::jsonb, t.containers),
+      stop_code = coalesce(u.stop_code, t.stop_code),
+      stopped_reason = coalesce(u.stopped_reason, t.stopped_reason),
+      pull_started_at = coalesce(t.pull_started_at, u.pull_started_at),
+      started_at = coalesce(t.started_at, u.started_at),
+      stopping_at = coalesce(t.stopping_at, u.stopping_at),
+      stopped_at = coalesce(t.stopped_at, u.stopped_at),
+      version = t.version + 1,
+      updated_at = now()
+    FROM unnest(
+      ${col((p) => p.id)}::text[],
+      ${col((p) => p.desiredStatus)}::text[],
+      ${col((p) => p.lastStatus)}::text[],
+      ${col((p) => (p.containers ? JSON.stringify(p.containers) : undefined))}::text[],
+      ${col((p) => p.stopCode)}::text[],
+      ${col((p) => p.stoppedReason)}::text[],
+      ${col((p) => ts(p.pullStartedAt))}::timestamptz[],
+      ${col((p) => ts(p.startedAt))}::timestamptz[],
+      ${col((p) => ts(p.stoppingAt))}::timestamptz[],
+      ${col((p) => ts(p.stoppedAt))}::timestamptz[],
+      ${col((p) => (p.expectVersion === undefined ? undefined : String(p.expectVersion)))}::bigint[]
+    ) AS u(id, desired_status, last_status, containers, stop_code, stopped_reason, pull_started_at, started_at, stopping_at, stopped_at, expect_version)
+    WHERE t.id = u.id AND (u.expect_version IS NULL OR t.version = u.expect_version)
+    RETURNING t.id`;
+  return new Set(rows.map((r) => r.id as string));
 }
 
 /**

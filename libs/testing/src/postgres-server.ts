@@ -30,8 +30,9 @@ export async function freePort(): Promise<number> {
  * cluster started from the machine's Postgres 15 binaries (as the postgres
  * user when running as root, since initdb refuses root).
  * Returns undefined (skip) outside CI when neither is available; throws under CI.
+ * Tests run it with fsync off; `durable` keeps Postgres's defaults (benchmarks).
  */
-export async function startTestPostgres(): Promise<TestPostgres | undefined> {
+export async function startTestPostgres(opts: { durable?: boolean } = {}): Promise<TestPostgres | undefined> {
   const external = process.env.TEST_DATABASE_URL;
   if (external) return { url: external, stop: async () => {} };
   const available = existsSync(join(PG_BIN, 'initdb')) && existsSync(join(PG_BIN, 'pg_ctl'));
@@ -51,7 +52,7 @@ export async function startTestPostgres(): Promise<TestPostgres | undefined> {
   };
   if (asRoot) chownSync(dir, uidOf('postgres'), gidOf('postgres'));
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`, 'start']);
+  run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} ${opts.durable ? '' : '-c fsync=off '}-c max_connections=200`, 'start']);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop: async () => {

@@ -69,9 +69,9 @@ export const taskCommands: Record<string, Command> = {
     },
   },
   'task ls': {
-    usage: 'berth task ls [--family F] [--node ID] [--desired-status RUNNING|STOPPED] [--started-by S]',
+    usage: 'berth task ls [--family F] [--service NAME] [--node ID] [--desired-status RUNNING|STOPPED] [--started-by S]',
     summary: 'list tasks',
-    options: { family: { type: 'string' }, node: { type: 'string' }, 'desired-status': { type: 'string' }, 'started-by': { type: 'string' } },
+    options: { family: { type: 'string' }, service: { type: 'string' }, node: { type: 'string' }, 'desired-status': { type: 'string' }, 'started-by': { type: 'string' } },
     async run({ api, io, json, flags, cluster }) {
       const arns: string[] = [];
       let nextToken = '';
@@ -82,6 +82,7 @@ export const taskCommands: Record<string, Command> = {
           containerInstance: (flags.node as string) ?? '',
           desiredStatus: (flags['desired-status'] as string) ?? '',
           startedBy: (flags['started-by'] as string) ?? '',
+          serviceName: (flags.service as string) ?? '',
           nextToken,
         });
         arns.push(...page.taskArns);

@@ -1,7 +1,8 @@
-import type { ControlServiceServer, TaskOverride as ProtoTaskOverride } from '@berth/proto';
+import { ControlServiceService, type ControlServiceServer, type TaskOverride as ProtoTaskOverride, type WatchEventsRequest, type WatchEventsResponse } from '@berth/proto';
 import type { TaskOverride } from '@berth/domain';
-import { arns } from '@berth/domain';
-import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, UntypedHandleCall } from '@grpc/grpc-js';
+import { arns, invalid } from '@berth/domain';
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedHandleCall } from '@grpc/grpc-js';
+import { watchEvents, type WatchSettings } from '../events/watch-events.js';
 import { createClusterOp, deleteClusterOp, describeClustersOp, listClustersOp } from '../services/clusters.js';
 import type { AppContext } from '../services/context.js';
 import {
@@ -19,17 +20,56 @@ import {
 } from '../services/task-definitions.js';
 import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
 import { toServiceError } from './errors.js';
-import { clusterView, containerInstanceView, failureView, missingFailure, taskDefinitionView, taskView } from './views.js';
+import { clusterView, containerInstanceView, eventView, failureView, missingFailure, taskDefinitionView, taskView } from './views.js';
+
+/**
+ * Largest control request accepted. ECS caps a task definition at 64 KiB; a
+ * megabyte leaves room for any real request and refuses accidents (a log file
+ * passed as a task definition) with a reason instead of a crash.
+ */
+export const MAX_CONTROL_REQUEST_BYTES = 1024 * 1024;
+
+/** What the guarded decoder hands on instead of a request it refused. */
+class RejectedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The control service definition with decoders that never throw: grpc-js turns a
+ * throwing decoder into INTERNAL with no reason, while an oversize or malformed
+ * request is the caller's mistake (INVALID_ARGUMENT, saying why).
+ */
+export function guardedControlServiceDefinition(maxBytes = MAX_CONTROL_REQUEST_BYTES): typeof ControlServiceService {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(ControlServiceService)) {
+    guarded[name] = {
+      ...def,
+      requestDeserialize: (value: Buffer) => {
+        if (value.length > maxBytes) {
+          return new RejectedRequest(`request is ${value.length} bytes; the control API accepts at most ${maxBytes} bytes per request`);
+        }
+        try {
+          return (def.requestDeserialize as (b: Buffer) => unknown)(value);
+        } catch (err) {
+          return new RejectedRequest(`request could not be parsed as ${def.path.split('/').pop()}: ${(err as Error).message}`);
+        }
+      },
+    };
+  }
+  return guarded as typeof ControlServiceService;
+}
 
 /**
  * The control API: a thin adapter. Each handler converts the request, calls one
  * application operation, and converts the result; no logic of its own.
  */
-export function controlService(ctx: AppContext): ControlServiceServer {
+export function controlService(ctx: AppContext, shutdown: AbortSignal, watch?: WatchSettings): ControlServiceServer {
   const unary =
     <Req, Res>(op: string, fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      fn(call.request).then(
+      const req = call.request as Req | RejectedRequest;
+      if (req instanceof RejectedRequest) return callback(toServiceError(invalid(req.reason), ctx.log, op));
+      fn(req).then(
         (res) => callback(null, res),
         (err) => callback(toServiceError(err, ctx.log, op)),
       );
@@ -97,6 +137,31 @@ export function controlService(ctx: AppContext): ControlServiceServer {
     })),
     putAttributes: unary('PutAttributes', async (req) => ({ attributes: await changeAttributesOp(ctx, req, 'put') })),
     deleteAttributes: unary('DeleteAttributes', async (req) => ({ attributes: await changeAttributesOp(ctx, req, 'delete') })),
+
+    watchEvents: (call: ServerWritableStream<WatchEventsRequest, WatchEventsResponse>) => {
+      const req = call.request as WatchEventsRequest | RejectedRequest;
+      if (req instanceof RejectedRequest) return call.emit('error', toServiceError(invalid(req.reason), ctx.log, 'WatchEvents'));
+      const stop = new AbortController();
+      const abort = () => stop.abort();
+      call.on('cancelled', abort);
+      call.on('close', abort);
+      shutdown.addEventListener('abort', abort, { once: true });
+      const send = (e: Parameters<typeof eventView>[0]) =>
+        new Promise<void>((resolve) => {
+          if (call.write({ event: eventView(e) })) resolve();
+          else call.once('drain', () => resolve());
+        });
+      watchEvents(ctx, { cluster: req.cluster, afterId: req.afterId, last: req.last, follow: req.follow }, send, stop.signal, watch).then(
+        () => {
+          shutdown.removeEventListener('abort', abort);
+          if (!call.cancelled) call.end();
+        },
+        (err) => {
+          shutdown.removeEventListener('abort', abort);
+          if (!call.cancelled) call.emit('error', toServiceError(err, ctx.log, 'WatchEvents'));
+        },
+      );
+    },
   };
   return handlers as ControlServiceServer & Record<string, UntypedHandleCall>;
 }

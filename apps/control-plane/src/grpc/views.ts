@@ -1,6 +1,6 @@
 import { arns, type ArnContext } from '@berth/domain';
-import type { Cluster, ContainerInstance, Failure, Resource, Task, TaskDefinition } from '@berth/proto';
-import type { TaskDefinitionRecord, TaskRecord } from '@berth/store';
+import type { Cluster, ContainerInstance, Event, Failure, Resource, Task, TaskDefinition } from '@berth/proto';
+import type { EventRecord, TaskDefinitionRecord, TaskRecord } from '@berth/store';
 import type { ClusterView } from '../services/clusters.js';
 import { nodeAttributes, type ContainerInstanceView } from '../services/nodes.js';
 import type { FailureView } from '../services/tasks.js';
@@ -113,4 +113,8 @@ export function failureView(f: FailureView): Failure {
 
 export function missingFailure(arn: string): Failure {
   return { arn, reason: 'MISSING', detail: '' };
+}
+
+export function eventView(e: EventRecord): Event {
+  return { id: e.id, at: e.at, cluster: e.cluster, kind: e.kind, subject: e.subject, message: e.message, dataJson: JSON.stringify(e.data ?? {}) };
 }

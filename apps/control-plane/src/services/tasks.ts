@@ -22,15 +22,19 @@ import {
   insertTasks,
   listTasks,
   lockPlaceableNodes,
+  readTasksForStatus,
   nodeAllocations,
   pageSize,
   updateTask,
+  updateTasks,
   type ContainerRecord,
   type NewEvent,
   type NewTask,
   type Page,
+  type TaskKey,
   type TaskPatch,
   type TaskRecord,
+  type TaskStatusRow,
 } from '@berth/store';
 import { requireCluster } from './clusters.js';
 import type { AppContext } from './context.js';
@@ -173,29 +177,35 @@ export interface ListTasksInput {
   family?: string;
   startedBy?: string;
   desiredStatus?: string;
+  serviceName?: string;
   nextToken?: string;
   maxResults?: number;
 }
 
-export async function listTasksOp(ctx: AppContext, input: ListTasksInput): Promise<Page<TaskRecord>> {
+export async function listTasksOp(ctx: AppContext, input: ListTasksInput): Promise<Page<TaskKey>> {
   const cluster = await requireCluster(ctx, input.cluster);
   if (input.desiredStatus && !['RUNNING', 'STOPPED', 'PENDING'].includes(input.desiredStatus)) {
     throw invalid(`desiredStatus: must be RUNNING, PENDING or STOPPED, got ${JSON.stringify(input.desiredStatus)}`);
   }
   const limit = pageSize(input.maxResults);
+  if (input.serviceName && input.startedBy) throw invalid('startedBy: cannot be combined with serviceName (as in ECS)');
   const after = decodeToken(input.nextToken) as [string, string] | undefined;
+  if (after && !(Array.isArray(after) && after.length === 2 && after.every((x) => typeof x === 'string'))) {
+    throw invalid('nextToken: not a token this list returned');
+  }
   const items = await listTasks(ctx.db.sql, {
     cluster,
     nodeId: input.containerInstance ? resourceId(input.containerInstance) : undefined,
     family: input.family || undefined,
     startedBy: input.startedBy || undefined,
+    group: input.serviceName ? `service:${resourceId(input.serviceName)}` : undefined,
     // ECS: PENDING filters on desiredStatus RUNNING with lastStatus before RUNNING; kept simple here.
     desiredStatus: input.desiredStatus === 'PENDING' ? 'RUNNING' : input.desiredStatus || undefined,
     after,
     limit,
   });
   const last = items[items.length - 1];
-  return { items, nextToken: items.length === limit && last ? encodeToken([last.createdAt.toISOString(), last.id]) : undefined };
+  return { items, nextToken: items.length === limit && last ? encodeToken(last.cursor) : undefined };
 }
 
 /** A task status as an agent reports it (the proto TaskStatus, decoupled). */
@@ -208,55 +218,94 @@ export interface ReportedTaskStatus {
   at?: Date;
 }
 
+/** Rounds of re-reading tasks that changed under a status batch before giving up on them. */
+const STATUS_BATCH_ROUNDS = 5;
+
 /**
- * Applies agent status reports for one node. Reports for tasks that are not
- * this node's are ignored; impossible transitions (e.g. RUNNING after STOPPED,
- * a stale report) are rejected and logged, never applied.
- * Returns whether the node's desired set changed (a task reached STOPPED).
+ * Applies agent status reports for one node, as one batch: one read, one
+ * UPDATE for every changed task, one INSERT of events. Rows are not locked:
+ * each update applies only at the version it was decided on, and tasks that
+ * changed meanwhile (a StopTask, the liveness controller) are decided again on
+ * fresh state. Reports for tasks that are not this node's are ignored;
+ * impossible transitions (e.g. RUNNING after STOPPED, a stale report) are
+ * rejected and logged, never applied. Several reports for one task in a batch
+ * apply in order. Returns whether the node's desired set changed (a task
+ * reached STOPPED).
  */
 export async function applyTaskStatusReports(ctx: AppContext, nodeId: string, reports: ReportedTaskStatus[]): Promise<boolean> {
-  let changed = false;
-  await ctx.db.sql.begin(async (tx) => {
+  if (reports.length === 0) return false;
+  return ctx.db.sql.begin(async (tx) => {
+    let pending = reports;
     const events: NewEvent[] = [];
-    for (const r of reports) {
-      const t = await getTaskForUpdate(tx, r.taskId);
-      if (!t) {
-        ctx.log.warn({ nodeId, taskId: r.taskId }, 'status report for an unknown task ignored');
-        continue;
-      }
-      if (t.nodeId !== nodeId) {
-        ctx.log.warn({ nodeId, taskId: r.taskId, owner: t.nodeId }, 'status report for another node\'s task ignored');
-        continue;
-      }
-      if (!isTaskStatus(t.lastStatus)) continue;
-      const check = checkTaskTransition(t.lastStatus, r.lastStatus);
-      if (!check.ok) {
-        ctx.log.warn({ nodeId, taskId: t.id, from: t.lastStatus, to: r.lastStatus, reason: check.reason }, 'task transition rejected');
-        continue;
-      }
-      const now = r.at ?? ctx.clock.now();
-      const patch: TaskPatch = { lastStatus: r.lastStatus, containers: mergeContainers(t.containers, r.containers) };
-      if (r.lastStatus === 'RUNNING') patch.startedAt = now;
-      if (r.lastStatus === 'STOPPED') {
-        patch.desiredStatus = 'STOPPED';
-        patch.stoppedAt = now;
-        patch.stoppingAt = now;
-        if (!t.stopCode) {
-          patch.stopCode = r.stopCode || 'EssentialContainerExited';
-          patch.stoppedReason = r.stoppedReason || 'Essential container in task exited';
-        }
-        changed = true;
-      }
-      if (r.lastStatus === t.lastStatus && sameContainers(t.containers, patch.containers!)) continue;
-      await updateTask(tx, t.id, patch);
-      if (r.lastStatus !== t.lastStatus) {
-        events.push({ cluster: t.cluster, kind: 'task.status', subject: t.id, message: `task ${t.id} ${t.lastStatus} -> ${r.lastStatus}`, data: { from: t.lastStatus, to: r.lastStatus } });
+    let changed = false;
+    for (let round = 1; pending.length > 0; round++) {
+      const decided = decideStatusReports(ctx, nodeId, pending, await readTasksForStatus(tx, pending.map((r) => r.taskId)));
+      const applied = await updateTasks(tx, decided.patches);
+      const lost = new Set(decided.patches.filter((p) => !applied.has(p.id)).map((p) => p.id));
+      events.push(...decided.events.filter((e) => !lost.has(e.subject)));
+      changed ||= decided.stopped.some((id) => !lost.has(id));
+      pending = pending.filter((r) => lost.has(r.taskId));
+      if (pending.length > 0 && round >= STATUS_BATCH_ROUNDS) {
+        ctx.log.warn({ nodeId, tasks: [...lost] }, 'status reports dropped: the tasks kept changing under them (the agent reports again)');
+        break;
       }
     }
     if (changed) await bumpGenerations(tx, [nodeId]);
     await appendEvents(tx, events);
+    return changed;
   });
-  return changed;
+}
+
+/** The pure part of a status batch: what to write for these reports given the tasks as read. */
+function decideStatusReports(
+  ctx: AppContext,
+  nodeId: string,
+  reports: ReportedTaskStatus[],
+  rows: TaskStatusRow[],
+): { patches: Array<TaskPatch & { id: string; expectVersion: number }>; events: NewEvent[]; stopped: string[] } {
+  const current = new Map(rows.map((t) => [t.id, t]));
+  const patches = new Map<string, TaskPatch & { id: string; expectVersion: number }>();
+  const events: NewEvent[] = [];
+  const stopped: string[] = [];
+  for (const r of reports) {
+    const t = current.get(r.taskId);
+    if (!t) {
+      ctx.log.warn({ nodeId, taskId: r.taskId }, 'status report for an unknown task ignored');
+      continue;
+    }
+    if (t.nodeId !== nodeId) {
+      ctx.log.warn({ nodeId, taskId: r.taskId, owner: t.nodeId }, "status report for another node's task ignored");
+      continue;
+    }
+    if (!isTaskStatus(t.lastStatus)) continue;
+    const check = checkTaskTransition(t.lastStatus, r.lastStatus);
+    if (!check.ok) {
+      ctx.log.warn({ nodeId, taskId: t.id, from: t.lastStatus, to: r.lastStatus, reason: check.reason }, 'task transition rejected');
+      continue;
+    }
+    const containers = mergeContainers(t.containers, r.containers);
+    if (r.lastStatus === t.lastStatus && sameContainers(t.containers, containers)) continue;
+    const now = r.at ?? ctx.clock.now();
+    const patch = { ...patches.get(t.id), id: t.id, expectVersion: t.version, lastStatus: r.lastStatus, containers };
+    if (r.lastStatus === 'RUNNING') patch.startedAt ??= now;
+    if (r.lastStatus === 'STOPPED') {
+      patch.desiredStatus = 'STOPPED';
+      patch.stoppedAt ??= now;
+      patch.stoppingAt ??= now;
+      if (!t.stopCode) {
+        patch.stopCode = r.stopCode || 'EssentialContainerExited';
+        patch.stoppedReason = r.stoppedReason || 'Essential container in task exited';
+      }
+      stopped.push(t.id);
+    }
+    patches.set(t.id, patch);
+    if (r.lastStatus !== t.lastStatus) {
+      events.push({ cluster: t.cluster, kind: 'task.status', subject: t.id, message: `task ${t.id} ${t.lastStatus} -> ${r.lastStatus}`, data: { from: t.lastStatus, to: r.lastStatus } });
+    }
+    // Later reports in this batch see this one applied (the version stays the one read).
+    current.set(t.id, { ...t, lastStatus: r.lastStatus, containers, stopCode: patch.stopCode ?? t.stopCode, desiredStatus: patch.desiredStatus ?? t.desiredStatus });
+  }
+  return { patches: [...patches.values()], events, stopped };
 }
 
 function mergeContainers(current: ContainerRecord[], reported: ContainerRecord[]): ContainerRecord[] {

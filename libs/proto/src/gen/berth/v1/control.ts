@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -247,6 +249,8 @@ export interface ListTasksRequest {
   desiredStatus: string;
   nextToken: string;
   maxResults: number;
+  /** ECS serviceName: tasks of that service (their group is "service:NAME", as in ECS). */
+  serviceName: string;
 }
 
 export interface ListTasksResponse {
@@ -360,6 +364,33 @@ export interface DeleteAttributesRequest {
 
 export interface DeleteAttributesResponse {
   attributes: TargetAttribute[];
+}
+
+export interface WatchEventsRequest {
+  cluster: string;
+  /** Send events with ids greater than this one. 0 with last = 0 sends from the oldest kept. */
+  afterId: number;
+  /** When after_id is 0: start with the newest `last` events instead of all. */
+  last: number;
+  /** Keep the stream open and send new events as they are recorded. */
+  follow: boolean;
+}
+
+export interface WatchEventsResponse {
+  event: Event | undefined;
+}
+
+export interface Event {
+  id: number;
+  at: Date | undefined;
+  cluster: string;
+  /** task.placed, task.status, task.stopping, node.connected, node.disconnected, node.lost, node.status, ... */
+  kind: string;
+  /** The id of the task or node it is about. */
+  subject: string;
+  message: string;
+  /** Kind-specific details as a JSON object. */
+  dataJson: string;
 }
 
 function createBaseFailure(): Failure {
@@ -3841,6 +3872,7 @@ function createBaseListTasksRequest(): ListTasksRequest {
     desiredStatus: "",
     nextToken: "",
     maxResults: 0,
+    serviceName: "",
   };
 }
 
@@ -3866,6 +3898,9 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
     }
     if (message.maxResults !== 0) {
       writer.uint32(56).uint32(message.maxResults);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(66).string(message.serviceName);
     }
     return writer;
   },
@@ -3939,6 +3974,14 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
             message.maxResults = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3980,6 +4023,11 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
         : isSet(object.max_results)
         ? globalThis.Number(object.max_results)
         : 0,
+      serviceName: isSet(object.serviceName)
+        ? globalThis.String(object.serviceName)
+        : isSet(object.service_name)
+        ? globalThis.String(object.service_name)
+        : "",
     };
   },
 
@@ -4006,6 +4054,9 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
     if (message.maxResults !== 0) {
       obj.maxResults = Math.round(message.maxResults);
     }
+    if (message.serviceName !== "") {
+      obj.serviceName = message.serviceName;
+    }
     return obj;
   },
 
@@ -4021,6 +4072,7 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
     message.desiredStatus = object.desiredStatus ?? "";
     message.nextToken = object.nextToken ?? "";
     message.maxResults = object.maxResults ?? 0;
+    message.serviceName = object.serviceName ?? "";
     return message;
   },
 };
@@ -5947,6 +5999,363 @@ export const DeleteAttributesResponse: MessageFns<DeleteAttributesResponse> = {
   },
 };
 
+function createBaseWatchEventsRequest(): WatchEventsRequest {
+  return { cluster: "", afterId: 0, last: 0, follow: false };
+}
+
+export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
+  encode(message: WatchEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    if (message.afterId !== 0) {
+      writer.uint32(16).uint64(message.afterId);
+    }
+    if (message.last !== 0) {
+      writer.uint32(24).uint32(message.last);
+    }
+    if (message.follow !== false) {
+      writer.uint32(32).bool(message.follow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.afterId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.last = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchEventsRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      afterId: isSet(object.afterId)
+        ? globalThis.Number(object.afterId)
+        : isSet(object.after_id)
+        ? globalThis.Number(object.after_id)
+        : 0,
+      last: isSet(object.last) ? globalThis.Number(object.last) : 0,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+    };
+  },
+
+  toJSON(message: WatchEventsRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.afterId !== 0) {
+      obj.afterId = Math.round(message.afterId);
+    }
+    if (message.last !== 0) {
+      obj.last = Math.round(message.last);
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchEventsRequest>, I>>(base?: I): WatchEventsRequest {
+    return WatchEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchEventsRequest>, I>>(object: I): WatchEventsRequest {
+    const message = createBaseWatchEventsRequest();
+    message.cluster = object.cluster ?? "";
+    message.afterId = object.afterId ?? 0;
+    message.last = object.last ?? 0;
+    message.follow = object.follow ?? false;
+    return message;
+  },
+};
+
+function createBaseWatchEventsResponse(): WatchEventsResponse {
+  return { event: undefined };
+}
+
+export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
+  encode(message: WatchEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.event !== undefined) {
+      Event.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.event = Event.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchEventsResponse {
+    return { event: isSet(object.event) ? Event.fromJSON(object.event) : undefined };
+  },
+
+  toJSON(message: WatchEventsResponse): unknown {
+    const obj: any = {};
+    if (message.event !== undefined) {
+      obj.event = Event.toJSON(message.event);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchEventsResponse>, I>>(base?: I): WatchEventsResponse {
+    return WatchEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchEventsResponse>, I>>(object: I): WatchEventsResponse {
+    const message = createBaseWatchEventsResponse();
+    message.event = (object.event !== undefined && object.event !== null) ? Event.fromPartial(object.event) : undefined;
+    return message;
+  },
+};
+
+function createBaseEvent(): Event {
+  return { id: 0, at: undefined, cluster: "", kind: "", subject: "", message: "", dataJson: "" };
+}
+
+export const Event: MessageFns<Event> = {
+  encode(message: Event, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(18).fork()).join();
+    }
+    if (message.cluster !== "") {
+      writer.uint32(26).string(message.cluster);
+    }
+    if (message.kind !== "") {
+      writer.uint32(34).string(message.kind);
+    }
+    if (message.subject !== "") {
+      writer.uint32(42).string(message.subject);
+    }
+    if (message.message !== "") {
+      writer.uint32(50).string(message.message);
+    }
+    if (message.dataJson !== "") {
+      writer.uint32(58).string(message.dataJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Event {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.dataJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Event {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      dataJson: isSet(object.dataJson)
+        ? globalThis.String(object.dataJson)
+        : isSet(object.data_json)
+        ? globalThis.String(object.data_json)
+        : "",
+    };
+  },
+
+  toJSON(message: Event): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.dataJson !== "") {
+      obj.dataJson = message.dataJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Event>, I>>(base?: I): Event {
+    return Event.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Event>, I>>(object: I): Event {
+    const message = createBaseEvent();
+    message.id = object.id ?? 0;
+    message.at = object.at ?? undefined;
+    message.cluster = object.cluster ?? "";
+    message.kind = object.kind ?? "";
+    message.subject = object.subject ?? "";
+    message.message = object.message ?? "";
+    message.dataJson = object.dataJson ?? "";
+    return message;
+  },
+};
+
 export type ControlServiceService = typeof ControlServiceService;
 export const ControlServiceService = {
   createCluster: {
@@ -6147,6 +6556,20 @@ export const ControlServiceService = {
       Buffer.from(DeleteAttributesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteAttributesResponse => DeleteAttributesResponse.decode(value),
   },
+  /**
+   * The cluster's event log: task state changes, node status changes and (later)
+   * service events, in id order. Resumes after a given id; with follow, stays
+   * open and sends new events as they are recorded.
+   */
+  watchEvents: {
+    path: "/berth.v1.ControlService/WatchEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchEventsRequest): Buffer => Buffer.from(WatchEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchEventsRequest => WatchEventsRequest.decode(value),
+    responseSerialize: (value: WatchEventsResponse): Buffer => Buffer.from(WatchEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -6171,6 +6594,12 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   deregisterContainerInstance: handleUnaryCall<DeregisterContainerInstanceRequest, DeregisterContainerInstanceResponse>;
   putAttributes: handleUnaryCall<PutAttributesRequest, PutAttributesResponse>;
   deleteAttributes: handleUnaryCall<DeleteAttributesRequest, DeleteAttributesResponse>;
+  /**
+   * The cluster's event log: task state changes, node status changes and (later)
+   * service events, in id order. Resumes after a given id; with follow, stays
+   * open and sends new events as they are recorded.
+   */
+  watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -6444,6 +6873,17 @@ export interface ControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteAttributesResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The cluster's event log: task state changes, node status changes and (later)
+   * service events, in id order. Resumes after a given id; with follow, stays
+   * open and sends new events as they are recorded.
+   */
+  watchEvents(request: WatchEventsRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchEventsResponse>;
+  watchEvents(
+    request: WatchEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchEventsResponse>;
 }
 
 export const ControlServiceClient = makeGenericClientConstructor(
