@@ -49,6 +49,22 @@ async function run(argv: string[], api: Api = fakeApi(), files: Record<string, s
   return { code, out, err };
 }
 
+describe('berth cluster update', () => {
+  it('sends the grace as an ECS cluster setting in seconds', async () => {
+    let asked: unknown;
+    const api = fakeApi({
+      updateClusterSettings: async (req) => {
+        asked = req;
+        return { cluster: { clusterArn: '', clusterName: 'lab', status: 'ACTIVE', registeredContainerInstancesCount: 0, runningTasksCount: 0, pendingTasksCount: 0, activeServicesCount: 0, settings: [{ name: 'nodeLostGraceSeconds', value: '120' }] } };
+      },
+    });
+    const r = await run(['cluster', 'update', 'lab', '--node-lost-grace', '2m'], api);
+    expect(r.out).toBe('cluster lab: node lost after 120 s out of contact\n');
+    expect(asked).toEqual({ cluster: 'lab', settings: [{ name: 'nodeLostGraceSeconds', value: '120' }] });
+    expect((await run(['cluster', 'update', 'lab', '--node-lost-grace', 'soon'], api)).err).toMatch(/--node-lost-grace: must be seconds/);
+  });
+});
+
 describe('berth events', () => {
   const event = (id: number, kind: string, message: string) => ({ id, at: new Date('2026-11-25T10:00:00.123Z'), cluster: 'default', kind, subject: 's', message, dataJson: '{}' });
 

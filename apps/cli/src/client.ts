@@ -25,6 +25,7 @@ export interface Api {
   putAttributes(r: Partial<proto.PutAttributesRequest>): Promise<proto.PutAttributesResponse>;
   deleteAttributes(r: Partial<proto.DeleteAttributesRequest>): Promise<proto.DeleteAttributesResponse>;
   deleteCluster(r: Partial<proto.DeleteClusterRequest>): Promise<proto.DeleteClusterResponse>;
+  updateClusterSettings(r: Partial<proto.UpdateClusterSettingsRequest>): Promise<proto.UpdateClusterSettingsResponse>;
   /** Streams events to `onEvent`; resolves when the server ends the stream (never, when following). */
   watchEvents(r: Partial<proto.WatchEventsRequest>, onEvent: (e: proto.Event) => void): Promise<void>;
   close(): void;
@@ -35,7 +36,7 @@ const METHODS = [
   'registerTaskDefinition', 'describeTaskDefinition', 'listTaskDefinitions', 'deregisterTaskDefinition',
   'runTask', 'stopTask', 'describeTasks', 'listTasks',
   'listContainerInstances', 'describeContainerInstances', 'updateContainerInstancesState', 'deregisterContainerInstance',
-  'putAttributes', 'deleteAttributes', 'deleteCluster',
+  'putAttributes', 'deleteAttributes', 'deleteCluster', 'updateClusterSettings',
 ] as const;
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void;

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CONTROL_REQUEST_BYTES } from './grpc/control-service.js';
 import { startControlPlane, type ControlPlane } from './server.js';
-import { createClusterOp } from './services/clusters.js';
+import { createClusterOp, describeClustersOp, updateClusterSettingsOp } from './services/clusters.js';
 import type { AppContext } from './services/context.js';
 import { registerTaskDefinitionOp } from './services/task-definitions.js';
 import { applyTaskStatusReports, describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from './services/tasks.js';
@@ -153,6 +153,17 @@ describe.each(BACKENDS)('events, status batches, lists and limits on $name', (ba
     expect((await listTasksOp(ctx, { cluster: 'paging', serviceName: 'web' })).items).toHaveLength(0);
     await expect(listTasksOp(ctx, { cluster: 'paging', serviceName: 'api', startedBy: 'me' })).rejects.toThrow('startedBy: cannot be combined with serviceName');
     agent2.end();
+  });
+
+  it('keeps each cluster\'s node-lost grace (ECS cluster settings), refusing bad values with the field', async () => {
+    if (!env) return;
+    const made = await createClusterOp(ctx, 'graceful', [{ name: 'nodeLostGraceSeconds', value: '90' }, { name: 'containerInsights', value: 'enabled' }]);
+    expect(made.nodeLostGraceSeconds).toBe(90);
+    expect((await describeClustersOp(ctx, [])).found[0]!.nodeLostGraceSeconds).toBe(30);
+    expect((await updateClusterSettingsOp(ctx, 'graceful', [{ name: 'nodeLostGraceSeconds', value: '5' }])).nodeLostGraceSeconds).toBe(5);
+    const bad = updateClusterSettingsOp(ctx, 'graceful', [{ name: 'nodeLostGraceSeconds', value: '0' }, { name: 'color', value: 'blue' }]);
+    await expect(bad).rejects.toThrow(/settings\[0\]\.value: nodeLostGraceSeconds must be a whole number of seconds, 1-86400, got "0"[\s\S]*settings\[1\]\.name: must be nodeLostGraceSeconds/);
+    expect((await describeClustersOp(ctx, ['graceful'])).found[0]!.nodeLostGraceSeconds).toBe(5);
   });
 
   it('answers an oversize or malformed request with INVALID_ARGUMENT and the reason', async () => {

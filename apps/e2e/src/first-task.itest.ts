@@ -232,6 +232,42 @@ describe.runIf(run)('first task, end to end', () => {
     await waitFor('stopped', async () => describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus === 'STOPPED', 60_000);
   });
 
+  it('marks a stopped agent\'s tasks STOPPED with NodeLost after the grace, and reconciles the stale container away when it returns', async () => {
+    expect((await berth(server, ['cluster', 'update', 'default', '--node-lost-grace', '3'])).code).toBe(0);
+    try {
+      const ran = await berthJson<{ tasks: TaskJson[] }>(server, ['task', 'run', 'hello-web']);
+      const taskId = ran.tasks[0]!.taskArn.split('/').pop()!;
+      startedTasks.push(taskId);
+      await waitFor('RUNNING', async () => describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus === 'RUNNING', 60_000);
+      const before = containersOf(taskId).map((c) => c.id);
+      expect(before).toHaveLength(1);
+
+      await agent!.stop('SIGTERM');
+      const lost = await waitFor('the task to be lost with its node', async () => {
+        const d = describeTask(await berthJson(server, ['task', 'describe', taskId]));
+        return d.lastStatus === 'STOPPED' ? d : undefined;
+      }, 30_000);
+      expect(lost.stopCode).toBe('NodeLost');
+      // The control plane gave up on the task; nothing killed the container while its agent was away.
+      expect(containersOf(taskId).map((c) => c.state)).toEqual(['running']);
+      const events = await berth(server, ['events', '--last', '50']);
+      expect(events.stdout).toMatch(/node\.disconnected/);
+      expect(events.stdout).toMatch(/node\.lost .* 1 task\(s\) marked STOPPED/);
+
+      agent = startAgent();
+      await waitFor('the agent to reconnect', async () => {
+        const r = await berth(server, ['node', 'ls', '--output', 'json']);
+        return r.code === 0 && /"agentConnected":\s*true/.test(r.stdout);
+      }, 60_000);
+      // Back, its desired state no longer holds the task: the stale container goes, and none replaces it.
+      await waitFor('the stale container to stop', async () => containersOf(taskId).length === 0, 60_000);
+      expect(containersOf(taskId, true).every((c) => before.includes(c.id))).toBe(true);
+      expect(describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus).toBe('STOPPED');
+    } finally {
+      await berth(server, ['cluster', 'update', 'default', '--node-lost-grace', '30']);
+    }
+  });
+
   it('answers bad input with a reason instead of crashing', async () => {
     const bad = join(work, 'bad.json');
     writeFileSync(bad, JSON.stringify({ family: 'bad', containerDefinitions: [{ name: 'web', image: TEST_IMAGE, memory: 16, portMappings: [{ containerPort: 70000 }] }] }));

@@ -7,14 +7,25 @@ export interface ClusterCounts {
   pendingTasks: number;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const toCluster = (r: any): ClusterRecord => ({ name: r.name, status: r.status, createdAt: r.created_at, nodeLostGraceSeconds: r.node_lost_grace_seconds });
+
 export async function listClusters(q: Queryable): Promise<ClusterRecord[]> {
-  const rows = await q`SELECT name, status, created_at FROM clusters ORDER BY name`;
-  return rows.map((r) => ({ name: r.name, status: r.status, createdAt: r.created_at }));
+  const rows = await q`SELECT name, status, created_at, node_lost_grace_seconds FROM clusters ORDER BY name`;
+  return rows.map(toCluster);
 }
 
 export async function getCluster(q: Queryable, name: string): Promise<ClusterRecord | undefined> {
-  const [r] = await q`SELECT name, status, created_at FROM clusters WHERE name = ${name}`;
-  return r ? { name: r.name, status: r.status, createdAt: r.created_at } : undefined;
+  const [r] = await q`SELECT name, status, created_at, node_lost_grace_seconds FROM clusters WHERE name = ${name}`;
+  return r ? toCluster(r) : undefined;
+}
+
+export interface ClusterSettings {
+  nodeLostGraceSeconds?: number;
+}
+
+export async function updateClusterSettings(q: Queryable, name: string, s: ClusterSettings): Promise<void> {
+  await q`UPDATE clusters SET node_lost_grace_seconds = coalesce(${s.nodeLostGraceSeconds ?? null}::int, node_lost_grace_seconds) WHERE name = ${name}`;
 }
 
 /** Creates the cluster if absent, or makes a deleted one ACTIVE again (CreateCluster is idempotent in ECS). */

@@ -6,6 +6,8 @@ export interface ClusterRecord {
   name: string;
   status: string;
   createdAt: Date;
+  /** How long a node may be out of contact before its tasks are lost. */
+  nodeLostGraceSeconds: number;
 }
 
 export interface NodeFactsRecord {

@@ -1,8 +1,19 @@
-import { CreateClusterResponse, DeleteClusterResponse, DescribeClustersResponse, ListClustersResponse } from '@berth/proto';
+import { CreateClusterResponse, DeleteClusterResponse, DescribeClustersResponse, ListClustersResponse, UpdateClusterSettingsResponse, type Cluster, type ClusterSetting } from '@berth/proto';
 import { CliError, UsageError } from '../errors.js';
 import { printJson, type Command } from '../context.js';
 import { shortId } from '../output/format.js';
 import { table } from '../output/table.js';
+
+/** --node-lost-grace 45 or 45s or 2m -> the ECS-style setting (seconds). */
+export function graceSetting(flag: string | undefined): ClusterSetting[] {
+  if (flag === undefined) return [];
+  const m = /^(\d+)(s|m)?$/.exec(flag.trim());
+  if (!m) throw new UsageError(`--node-lost-grace: must be seconds (45, 45s) or minutes (2m), got ${JSON.stringify(flag)}`);
+  const seconds = Number(m[1]) * (m[2] === 'm' ? 60 : 1);
+  return [{ name: 'nodeLostGraceSeconds', value: String(seconds) }];
+}
+
+const setting = (c: Cluster, name: string) => c.settings.find((s) => s.name === name)?.value ?? '';
 
 export const clusterCommands: Record<string, Command> = {
   'cluster ls': {
@@ -16,11 +27,12 @@ export const clusterCommands: Record<string, Command> = {
     },
   },
   'cluster create': {
-    usage: 'berth cluster create NAME',
-    summary: 'create a cluster (nothing happens if it exists)',
-    async run({ api, io, json, args }) {
+    usage: 'berth cluster create NAME [--node-lost-grace 30s]',
+    summary: 'create a cluster (nothing happens if it exists); the grace is how long a silent node keeps its tasks',
+    options: { 'node-lost-grace': { type: 'string' } },
+    async run({ api, io, json, args, flags }) {
       if (!args[0]) throw new UsageError('cluster create: which name?');
-      const res = await api.createCluster({ clusterName: args[0] });
+      const res = await api.createCluster({ clusterName: args[0], settings: graceSetting(flags['node-lost-grace'] as string | undefined) });
       if (json) return printJson(io, CreateClusterResponse.toJSON(res));
       io.out(`cluster ${res.cluster!.clusterName} (${res.cluster!.clusterArn})\n`);
     },
@@ -34,8 +46,21 @@ export const clusterCommands: Record<string, Command> = {
       const c = res.clusters[0];
       if (!c) throw new CliError(`cluster ${shortId(args[0] ?? cluster)} not found`);
       io.out(
-        `Cluster:  ${c.clusterName}\nARN:      ${c.clusterArn}\nStatus:   ${c.status}\nNodes:    ${c.registeredContainerInstancesCount}\nTasks:    ${c.runningTasksCount} running, ${c.pendingTasksCount} pending\n`,
+        `Cluster:  ${c.clusterName}\nARN:      ${c.clusterArn}\nStatus:   ${c.status}\nNodes:    ${c.registeredContainerInstancesCount}\nTasks:    ${c.runningTasksCount} running, ${c.pendingTasksCount} pending\nNode lost after: ${setting(c, 'nodeLostGraceSeconds')} s out of contact\n`,
       );
+    },
+  },
+  'cluster update': {
+    usage: 'berth cluster update NAME --node-lost-grace 30s',
+    summary: 'change cluster settings (ECS UpdateClusterSettings)',
+    options: { 'node-lost-grace': { type: 'string' } },
+    async run({ api, io, json, args, flags }) {
+      if (!args[0]) throw new UsageError('cluster update: which cluster?');
+      const settings = graceSetting(flags['node-lost-grace'] as string | undefined);
+      if (settings.length === 0) throw new UsageError('cluster update: which setting? (--node-lost-grace)');
+      const res = await api.updateClusterSettings({ cluster: args[0], settings });
+      if (json) return printJson(io, UpdateClusterSettingsResponse.toJSON(res));
+      io.out(`cluster ${res.cluster!.clusterName}: node lost after ${setting(res.cluster!, 'nodeLostGraceSeconds')} s out of contact\n`);
     },
   },
   'cluster delete': {

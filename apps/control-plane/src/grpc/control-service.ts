@@ -3,7 +3,7 @@ import type { TaskOverride } from '@berth/domain';
 import { arns, invalid } from '@berth/domain';
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedHandleCall } from '@grpc/grpc-js';
 import { watchEvents, type WatchSettings } from '../events/watch-events.js';
-import { createClusterOp, deleteClusterOp, describeClustersOp, listClustersOp } from '../services/clusters.js';
+import { createClusterOp, deleteClusterOp, describeClustersOp, listClustersOp, updateClusterSettingsOp } from '../services/clusters.js';
 import type { AppContext } from '../services/context.js';
 import {
   changeAttributesOp,
@@ -77,7 +77,10 @@ export function controlService(ctx: AppContext, shutdown: AbortSignal, watch?: W
   const a = ctx.arn;
 
   const handlers: ControlServiceServer = {
-    createCluster: unary('CreateCluster', async (req) => ({ cluster: clusterView(ctx, await createClusterOp(ctx, req.clusterName)) })),
+    createCluster: unary('CreateCluster', async (req) => ({ cluster: clusterView(ctx, await createClusterOp(ctx, req.clusterName, req.settings)) })),
+    updateClusterSettings: unary('UpdateClusterSettings', async (req) => ({
+      cluster: clusterView(ctx, await updateClusterSettingsOp(ctx, req.cluster, req.settings)),
+    })),
     listClusters: unary('ListClusters', async () => ({
       clusterArns: (await listClustersOp(ctx)).map((c) => arns.cluster(a, c.name)),
       nextToken: '',

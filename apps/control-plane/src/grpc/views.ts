@@ -18,6 +18,7 @@ export function clusterView(ctx: AppContext, c: ClusterView): Cluster {
     runningTasksCount: c.counts.runningTasks,
     pendingTasksCount: c.counts.pendingTasks,
     activeServicesCount: 0,
+    settings: [{ name: 'nodeLostGraceSeconds', value: String(c.nodeLostGraceSeconds) }],
   };
 }
 

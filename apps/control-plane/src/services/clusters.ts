@@ -1,5 +1,5 @@
-import { CLUSTER_NAME_PATTERN, conflict, invalid, notFound } from '@berth/domain';
-import { appendEvents, clusterCounts, createCluster, getCluster, listClusters, setClusterStatus, type ClusterCounts, type ClusterRecord } from '@berth/store';
+import { CLUSTER_NAME_PATTERN, conflict, invalid, notFound, validationFailed, type FieldError } from '@berth/domain';
+import { appendEvents, clusterCounts, createCluster, getCluster, listClusters, setClusterStatus, updateClusterSettings, type ClusterCounts, type ClusterRecord, type ClusterSettings } from '@berth/store';
 import type { AppContext } from './context.js';
 
 export interface ClusterView extends ClusterRecord {
@@ -22,11 +22,59 @@ export async function requireCluster(ctx: AppContext, ref: string | undefined): 
   return name;
 }
 
-export async function createClusterOp(ctx: AppContext, name: string): Promise<ClusterView> {
+/** ECS ClusterSetting as it arrives. */
+export interface ClusterSettingInput {
+  name: string;
+  value: string;
+}
+
+/** Bounds of nodeLostGraceSeconds: a second (tests, impatient labs) to a day. */
+export const NODE_LOST_GRACE_RANGE = [1, 86_400] as const;
+
+/**
+ * ECS cluster settings -> Berth's. nodeLostGraceSeconds is Berth's own; ECS's
+ * containerInsights is accepted and has no effect (warned in the log).
+ */
+export function parseClusterSettings(ctx: AppContext, input: ClusterSettingInput[] | undefined): ClusterSettings {
+  const out: ClusterSettings = {};
+  const errors: FieldError[] = [];
+  (input ?? []).forEach((s, i) => {
+    if (s.name === 'nodeLostGraceSeconds') {
+      const n = Number(s.value);
+      if (!/^\d+$/.test(s.value) || n < NODE_LOST_GRACE_RANGE[0] || n > NODE_LOST_GRACE_RANGE[1]) {
+        errors.push({ path: `settings[${i}].value`, rule: `nodeLostGraceSeconds must be a whole number of seconds, ${NODE_LOST_GRACE_RANGE[0]}-${NODE_LOST_GRACE_RANGE[1]}`, value: s.value });
+      } else out.nodeLostGraceSeconds = n;
+    } else if (s.name === 'containerInsights') {
+      ctx.log.warn({ setting: s.name }, 'cluster setting containerInsights is AWS-only and has no effect in Berth');
+    } else {
+      errors.push({ path: `settings[${i}].name`, rule: "must be nodeLostGraceSeconds (or ECS's containerInsights, ignored)", value: s.name });
+    }
+  });
+  if (errors.length > 0) throw validationFailed('cluster settings', errors);
+  return out;
+}
+
+export async function createClusterOp(ctx: AppContext, name: string, settings?: ClusterSettingInput[]): Promise<ClusterView> {
   if (!CLUSTER_NAME_PATTERN.test(name)) {
     throw invalid(`clusterName: must be 1-255 letters, digits, hyphens or underscores, got ${JSON.stringify(name)}`);
   }
-  const c = await createCluster(ctx.db.sql, name);
+  const parsed = parseClusterSettings(ctx, settings);
+  await createCluster(ctx.db.sql, name);
+  await updateClusterSettings(ctx.db.sql, name, parsed);
+  const c = (await getCluster(ctx.db.sql, name))!;
+  return { ...c, counts: await clusterCounts(ctx.db.sql, name) };
+}
+
+/** ECS UpdateClusterSettings. */
+export async function updateClusterSettingsOp(ctx: AppContext, ref: string, settings: ClusterSettingInput[]): Promise<ClusterView> {
+  if (settings.length === 0) throw invalid('settings: name at least one setting');
+  const name = await requireCluster(ctx, ref);
+  const parsed = parseClusterSettings(ctx, settings);
+  await updateClusterSettings(ctx.db.sql, name, parsed);
+  if (parsed.nodeLostGraceSeconds !== undefined) {
+    await appendEvents(ctx.db.sql, [{ cluster: name, kind: 'cluster.settings', subject: name, message: `cluster ${name}: nodeLostGraceSeconds = ${parsed.nodeLostGraceSeconds}` }]);
+  }
+  const c = (await getCluster(ctx.db.sql, name))!;
   return { ...c, counts: await clusterCounts(ctx.db.sql, name) };
 }
 

@@ -52,10 +52,31 @@ export interface Cluster {
   runningTasksCount: number;
   pendingTasksCount: number;
   activeServicesCount: number;
+  settings: ClusterSetting[];
+}
+
+/**
+ * ECS ClusterSetting. Berth's: nodeLostGraceSeconds (how long a node may be out
+ * of contact before its tasks are marked STOPPED with NodeLost; default 30).
+ * ECS's containerInsights is accepted and ignored.
+ */
+export interface ClusterSetting {
+  name: string;
+  value: string;
 }
 
 export interface CreateClusterRequest {
   clusterName: string;
+  settings: ClusterSetting[];
+}
+
+export interface UpdateClusterSettingsRequest {
+  cluster: string;
+  settings: ClusterSetting[];
+}
+
+export interface UpdateClusterSettingsResponse {
+  cluster: Cluster | undefined;
 }
 
 export interface CreateClusterResponse {
@@ -588,6 +609,7 @@ function createBaseCluster(): Cluster {
     runningTasksCount: 0,
     pendingTasksCount: 0,
     activeServicesCount: 0,
+    settings: [],
   };
 }
 
@@ -613,6 +635,9 @@ export const Cluster: MessageFns<Cluster> = {
     }
     if (message.activeServicesCount !== 0) {
       writer.uint32(56).uint32(message.activeServicesCount);
+    }
+    for (const v of message.settings) {
+      ClusterSetting.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -686,6 +711,14 @@ export const Cluster: MessageFns<Cluster> = {
             message.activeServicesCount = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.settings.push(ClusterSetting.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -731,6 +764,9 @@ export const Cluster: MessageFns<Cluster> = {
         : isSet(object.active_services_count)
         ? globalThis.Number(object.active_services_count)
         : 0,
+      settings: globalThis.Array.isArray(object?.settings)
+        ? object.settings.map((e: any) => ClusterSetting.fromJSON(e))
+        : [],
     };
   },
 
@@ -757,6 +793,9 @@ export const Cluster: MessageFns<Cluster> = {
     if (message.activeServicesCount !== 0) {
       obj.activeServicesCount = Math.round(message.activeServicesCount);
     }
+    if (message.settings?.length) {
+      obj.settings = message.settings.map((e) => ClusterSetting.toJSON(e));
+    }
     return obj;
   },
 
@@ -772,18 +811,107 @@ export const Cluster: MessageFns<Cluster> = {
     message.runningTasksCount = object.runningTasksCount ?? 0;
     message.pendingTasksCount = object.pendingTasksCount ?? 0;
     message.activeServicesCount = object.activeServicesCount ?? 0;
+    message.settings = object.settings?.map((e) => ClusterSetting.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseClusterSetting(): ClusterSetting {
+  return { name: "", value: "" };
+}
+
+export const ClusterSetting: MessageFns<ClusterSetting> = {
+  encode(message: ClusterSetting, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterSetting {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterSetting();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterSetting {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ClusterSetting): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClusterSetting>, I>>(base?: I): ClusterSetting {
+    return ClusterSetting.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClusterSetting>, I>>(object: I): ClusterSetting {
+    const message = createBaseClusterSetting();
+    message.name = object.name ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
 
 function createBaseCreateClusterRequest(): CreateClusterRequest {
-  return { clusterName: "" };
+  return { clusterName: "", settings: [] };
 }
 
 export const CreateClusterRequest: MessageFns<CreateClusterRequest> = {
   encode(message: CreateClusterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.clusterName !== "") {
       writer.uint32(10).string(message.clusterName);
+    }
+    for (const v of message.settings) {
+      ClusterSetting.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -809,6 +937,14 @@ export const CreateClusterRequest: MessageFns<CreateClusterRequest> = {
             message.clusterName = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.settings.push(ClusterSetting.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -828,6 +964,9 @@ export const CreateClusterRequest: MessageFns<CreateClusterRequest> = {
         : isSet(object.cluster_name)
         ? globalThis.String(object.cluster_name)
         : "",
+      settings: globalThis.Array.isArray(object?.settings)
+        ? object.settings.map((e: any) => ClusterSetting.fromJSON(e))
+        : [],
     };
   },
 
@@ -835,6 +974,9 @@ export const CreateClusterRequest: MessageFns<CreateClusterRequest> = {
     const obj: any = {};
     if (message.clusterName !== "") {
       obj.clusterName = message.clusterName;
+    }
+    if (message.settings?.length) {
+      obj.settings = message.settings.map((e) => ClusterSetting.toJSON(e));
     }
     return obj;
   },
@@ -845,6 +987,165 @@ export const CreateClusterRequest: MessageFns<CreateClusterRequest> = {
   fromPartial<I extends Exact<DeepPartial<CreateClusterRequest>, I>>(object: I): CreateClusterRequest {
     const message = createBaseCreateClusterRequest();
     message.clusterName = object.clusterName ?? "";
+    message.settings = object.settings?.map((e) => ClusterSetting.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateClusterSettingsRequest(): UpdateClusterSettingsRequest {
+  return { cluster: "", settings: [] };
+}
+
+export const UpdateClusterSettingsRequest: MessageFns<UpdateClusterSettingsRequest> = {
+  encode(message: UpdateClusterSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    for (const v of message.settings) {
+      ClusterSetting.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateClusterSettingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateClusterSettingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.settings.push(ClusterSetting.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateClusterSettingsRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      settings: globalThis.Array.isArray(object?.settings)
+        ? object.settings.map((e: any) => ClusterSetting.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpdateClusterSettingsRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.settings?.length) {
+      obj.settings = message.settings.map((e) => ClusterSetting.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateClusterSettingsRequest>, I>>(base?: I): UpdateClusterSettingsRequest {
+    return UpdateClusterSettingsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateClusterSettingsRequest>, I>>(object: I): UpdateClusterSettingsRequest {
+    const message = createBaseUpdateClusterSettingsRequest();
+    message.cluster = object.cluster ?? "";
+    message.settings = object.settings?.map((e) => ClusterSetting.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateClusterSettingsResponse(): UpdateClusterSettingsResponse {
+  return { cluster: undefined };
+}
+
+export const UpdateClusterSettingsResponse: MessageFns<UpdateClusterSettingsResponse> = {
+  encode(message: UpdateClusterSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== undefined) {
+      Cluster.encode(message.cluster, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateClusterSettingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateClusterSettingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = Cluster.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateClusterSettingsResponse {
+    return { cluster: isSet(object.cluster) ? Cluster.fromJSON(object.cluster) : undefined };
+  },
+
+  toJSON(message: UpdateClusterSettingsResponse): unknown {
+    const obj: any = {};
+    if (message.cluster !== undefined) {
+      obj.cluster = Cluster.toJSON(message.cluster);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateClusterSettingsResponse>, I>>(base?: I): UpdateClusterSettingsResponse {
+    return UpdateClusterSettingsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateClusterSettingsResponse>, I>>(
+    object: I,
+  ): UpdateClusterSettingsResponse {
+    const message = createBaseUpdateClusterSettingsResponse();
+    message.cluster = (object.cluster !== undefined && object.cluster !== null)
+      ? Cluster.fromPartial(object.cluster)
+      : undefined;
     return message;
   },
 };
@@ -6399,6 +6700,17 @@ export const ControlServiceService = {
       Buffer.from(DeleteClusterResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteClusterResponse => DeleteClusterResponse.decode(value),
   },
+  updateClusterSettings: {
+    path: "/berth.v1.ControlService/UpdateClusterSettings" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateClusterSettingsRequest): Buffer =>
+      Buffer.from(UpdateClusterSettingsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateClusterSettingsRequest => UpdateClusterSettingsRequest.decode(value),
+    responseSerialize: (value: UpdateClusterSettingsResponse): Buffer =>
+      Buffer.from(UpdateClusterSettingsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateClusterSettingsResponse => UpdateClusterSettingsResponse.decode(value),
+  },
   registerTaskDefinition: {
     path: "/berth.v1.ControlService/RegisterTaskDefinition" as const,
     requestStream: false as const,
@@ -6577,6 +6889,7 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   listClusters: handleUnaryCall<ListClustersRequest, ListClustersResponse>;
   describeClusters: handleUnaryCall<DescribeClustersRequest, DescribeClustersResponse>;
   deleteCluster: handleUnaryCall<DeleteClusterRequest, DeleteClusterResponse>;
+  updateClusterSettings: handleUnaryCall<UpdateClusterSettingsRequest, UpdateClusterSettingsResponse>;
   registerTaskDefinition: handleUnaryCall<RegisterTaskDefinitionRequest, RegisterTaskDefinitionResponse>;
   describeTaskDefinition: handleUnaryCall<DescribeTaskDefinitionRequest, DescribeTaskDefinitionResponse>;
   listTaskDefinitions: handleUnaryCall<ListTaskDefinitionsRequest, ListTaskDefinitionsResponse>;
@@ -6662,6 +6975,21 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteClusterResponse) => void,
+  ): ClientUnaryCall;
+  updateClusterSettings(
+    request: UpdateClusterSettingsRequest,
+    callback: (error: ServiceError | null, response: UpdateClusterSettingsResponse) => void,
+  ): ClientUnaryCall;
+  updateClusterSettings(
+    request: UpdateClusterSettingsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateClusterSettingsResponse) => void,
+  ): ClientUnaryCall;
+  updateClusterSettings(
+    request: UpdateClusterSettingsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateClusterSettingsResponse) => void,
   ): ClientUnaryCall;
   registerTaskDefinition(
     request: RegisterTaskDefinitionRequest,
