@@ -31,6 +31,8 @@ for (const dir of projectDirs) {
     const r = JSON.parse(readFileSync(join(results, f), 'utf8'));
     passed += r.numPassedTests ?? 0;
     failed += r.numFailedTests ?? 0;
+    // A test file that fails before any test runs (an import, a missing fixture) counts as one failure.
+    failed += (r.testResults ?? []).filter((t) => t.status === 'failed' && (t.assertionResults ?? []).length === 0).length;
     skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   }
 }

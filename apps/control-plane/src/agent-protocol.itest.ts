@@ -1,39 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AgentServiceClient, ControlServiceClient, PROTOCOL_VERSION, type ConnectRequest, type DesiredState } from '@berth/proto';
 import * as proto from '@berth/proto';
-import { startTestPostgres, waitFor, type TestPostgres } from '@berth/testing';
+import { waitFor } from '@berth/testing';
 import { credentials, Client, status, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlane } from './server.js';
+import { BACKENDS } from './test-support/backends.js';
 import { hello, ScriptedAgent } from './test-support/scripted-agent.js';
 
 const log = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
 
-type Backend = { name: string; setup: () => Promise<{ databaseUrl?: string; dataDir: string; cleanup: () => Promise<void> } | undefined> };
-const backends: Backend[] = [
-  {
-    name: 'embedded pglite',
-    setup: async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'berth-cp-'));
-      return { dataDir, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: 'postgres 15',
-    setup: async () => {
-      const pg: TestPostgres | undefined = await startTestPostgres();
-      if (!pg) return undefined;
-      const dataDir = mkdtempSync(join(tmpdir(), 'berth-cp-'));
-      return { databaseUrl: pg.url, dataDir, cleanup: async () => { await pg.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
-    },
-  },
-];
-
-describe.each(backends)('agent protocol and control API on $name', (backend) => {
+describe.each(BACKENDS)('agent protocol and control API on $name', (backend) => {
   let cp: ControlPlane | undefined;
   let cleanup: (() => Promise<void>) | undefined;
   let control: ControlServiceClient;

@@ -10,7 +10,7 @@ import { startControlPlane, type ControlPlane } from './server.js';
 import { DEFAULT_ARN_CONTEXT, systemClock } from '@berth/domain';
 
 /** Every task definition in the public ECS examples registers, and what describe prints registers again unchanged. */
-const examplesPath = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'reference', 'aws-api-models', 'ecs.examples-1.json');
+const examplesPath = join(import.meta.dirname, '..', 'test-fixtures', 'aws-api-models', 'ecs.examples-1.json');
 const examples = JSON.parse(readFileSync(examplesPath, 'utf8')).examples as Record<string, { input: unknown; output?: { taskDefinition?: unknown } }[]>;
 const documents: { name: string; json: unknown }[] = [
   ...(examples.RegisterTaskDefinition ?? []).map((e, i) => ({ name: `RegisterTaskDefinition input ${i}`, json: e.input })),
