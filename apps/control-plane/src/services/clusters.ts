@@ -15,6 +15,12 @@ export function clusterName(ref: string | undefined): string {
   return m ? m[1]! : ref;
 }
 
+/** A cluster with its counts, as the API shows it; undefined when there is no such cluster. */
+async function loadClusterView(ctx: AppContext, name: string): Promise<ClusterView | undefined> {
+  const c = await getCluster(ctx.db.sql, name);
+  return c && { ...c, counts: await clusterCounts(ctx.db.sql, name) };
+}
+
 export async function requireCluster(ctx: AppContext, ref: string | undefined): Promise<string> {
   const name = clusterName(ref);
   const c = await getCluster(ctx.db.sql, name);
@@ -61,8 +67,7 @@ export async function createClusterOp(ctx: AppContext, name: string, settings?: 
   const parsed = parseClusterSettings(ctx, settings);
   await createCluster(ctx.db.sql, name);
   await updateClusterSettings(ctx.db.sql, name, parsed);
-  const c = (await getCluster(ctx.db.sql, name))!;
-  return { ...c, counts: await clusterCounts(ctx.db.sql, name) };
+  return (await loadClusterView(ctx, name))!;
 }
 
 /** ECS UpdateClusterSettings. */
@@ -74,8 +79,7 @@ export async function updateClusterSettingsOp(ctx: AppContext, ref: string, sett
   if (parsed.nodeLostGraceSeconds !== undefined) {
     await appendEvents(ctx.db.sql, [{ cluster: name, kind: 'cluster.settings', subject: name, message: `cluster ${name}: nodeLostGraceSeconds = ${parsed.nodeLostGraceSeconds}` }]);
   }
-  const c = (await getCluster(ctx.db.sql, name))!;
-  return { ...c, counts: await clusterCounts(ctx.db.sql, name) };
+  return (await loadClusterView(ctx, name))!;
 }
 
 export async function listClustersOp(ctx: AppContext): Promise<ClusterRecord[]> {
@@ -105,8 +109,8 @@ export async function describeClustersOp(ctx: AppContext, refs: string[]): Promi
   const found: ClusterView[] = [];
   const missing: string[] = [];
   for (const name of names) {
-    const c = await getCluster(ctx.db.sql, name);
-    if (c) found.push({ ...c, counts: await clusterCounts(ctx.db.sql, name) });
+    const v = await loadClusterView(ctx, name);
+    if (v) found.push(v);
     else missing.push(name);
   }
   return { found, missing };
