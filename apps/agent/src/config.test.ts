@@ -17,4 +17,18 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--bogus'], {})).toThrow(/see --help/);
     expect(parseConfig(['--help'], {})).toBe('help');
   });
+  it('reads a JSON config file with the flags\' keys; flags win; a missing default file is fine', () => {
+    const files: Record<string, string> = { '/etc/b.json': JSON.stringify({ server: 'nas.lan', labels: { room: 'attic' }, 'reserved-memory': 512, 'image-pull': 'never', drain: true }) };
+    const read = (p: string) => {
+      if (files[p] === undefined) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+      return files[p]!;
+    };
+    const c = parseConfig(['--config', '/etc/b.json', '--label', 'disk=ssd', '--reserved-memory', '128'], {}, read);
+    expect(c).toMatchObject({ server: 'nas.lan:7400', labels: { room: 'attic', disk: 'ssd' }, reservedMemoryMib: 128, imagePull: 'never', drain: true, configFile: '/etc/b.json' });
+    expect(parseConfig([], {}, read)).toMatchObject({ imagePull: 'if-not-present', drain: false, statsIntervalMs: 15_000 });
+    expect(() => parseConfig(['--config', '/nope.json'], {}, read)).toThrow('--config: cannot read /nope.json');
+    files['/bad.json'] = '{"srever": "x"}';
+    expect(() => parseConfig(['--config', '/bad.json'], {}, read)).toThrow('unknown key "srever"');
+    expect(() => parseConfig(['--image-pull', 'sometimes'], {}, read)).toThrow('--image-pull: must be always, if-not-present or never');
+  });
 });

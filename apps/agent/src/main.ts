@@ -3,6 +3,7 @@ import { PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus 
 import { pino } from 'pino';
 import { ConfigError, HELP, parseConfig } from './config.js';
 import { TaskEngine } from './engine/task-engine.js';
+import { ContainerStatsSampler } from './facts/container-stats.js';
 import { HeartbeatSampler } from './facts/heartbeat-sampler.js';
 import { readStaticFacts, registeredCapacity } from './facts/node-facts.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
@@ -38,28 +39,36 @@ const save = () => {
 };
 
 const runtime = new DockerRuntime(cfg.dockerHost);
-const facts = await readStaticFacts();
-const capacity = registeredCapacity(facts, { cpu: cfg.reservedCpu, memoryMib: cfg.reservedMemoryMib });
 let dockerVersion = '';
+let dockerRoot = '/var/lib/docker';
 let dockerOk: boolean | undefined;
 try {
-  dockerVersion = await runtime.version();
+  const info = await runtime.info();
+  dockerVersion = info.version;
+  dockerRoot = info.rootDir;
   dockerOk = true;
 } catch (err) {
   dockerOk = false;
   log.warn({ docker: cfg.dockerHost, reason: (err as Error).message }, `no Docker engine at ${cfg.dockerHost}: tasks cannot run until it answers; retrying`);
 }
+const facts = await readStaticFacts(dockerRoot);
+const capacity = registeredCapacity(facts, { cpu: cfg.reservedCpu, memoryMib: cfg.reservedMemoryMib });
 log.info(
   {
     nodeId: state.nodeId || '(new)',
     server: cfg.server,
     docker: dockerVersion || 'unreachable',
+    dockerRoot,
     arch: facts.arch,
+    device: facts.deviceModel || undefined,
     cpu: capacity.cpu,
     memoryMib: capacity.memoryMib,
+    labels: cfg.labels,
+    config: cfg.configFile,
     tasks: state.tasks.length,
   },
-  `berth-agent ${AGENT_VERSION} starting: ${facts.cpuCores} cores, ${facts.memoryMib} MiB on ${facts.hostname}, connecting to ${cfg.server}`,
+  `berth-agent ${AGENT_VERSION} starting: ${facts.hostname} (${facts.arch}${facts.deviceModel ? `, ${facts.deviceModel}` : ''}), ` +
+    `Docker ${dockerVersion || 'unreachable'}, offering ${capacity.cpu} CPU units and ${capacity.memoryMib} MiB; connecting to ${cfg.server}`,
 );
 
 // Status reports are coalesced per task (latest wins): bounded memory however long the control plane is away.
@@ -92,21 +101,23 @@ const engine = new TaskEngine(
     },
   },
   log,
-  { bindIp: cfg.bindIp },
+  { mapping: { bindIp: cfg.bindIp, pauseImage: cfg.pauseImage }, pullPolicy: cfg.imagePull },
 );
 engine.restoreFinished(Object.values(state.finished));
 // Keep running the last desired set while the control plane is away (orphans wait for a fresh one).
 engine.setDesired(state.tasks, false);
 engine.start();
 
-const sampler = new HeartbeatSampler();
+const sampler = new HeartbeatSampler(dockerRoot);
+const statsSampler = new ContainerStatsSampler(runtime, () => engine.containers(), (batch) => session.send({ $case: 'stats', value: batch }), cfg.statsIntervalMs, log);
+statsSampler.start();
 void sampler.warm();
 let heartbeat: NodeJS.Timeout | undefined;
 let sessionGeneration: number | undefined;
 
 async function inventory(): Promise<InventoryContainer[]> {
   try {
-    return (await runtime.list()).map((c) => ({ taskId: c.taskId, containerName: c.containerName, runtimeId: c.id, state: c.state, exitCode: undefined }));
+    return (await runtime.list()).filter((c) => !c.role).map((c) => ({ taskId: c.taskId, containerName: c.containerName, runtimeId: c.id, state: c.state, exitCode: c.exitCode }));
   } catch {
     return [];
   }
@@ -139,6 +150,7 @@ const session = new ControlPlaneSession(
           (err) => log.debug({ err }, 'heartbeat sample failed'),
         );
       }, Math.max(500, w.heartbeatIntervalMs));
+      engine.setConnected(true);
       // The control plane may have missed reports while we were apart: send what we know.
       for (const s of engine.currentStatuses()) pending.set(s.taskId, s);
       flush();
@@ -160,7 +172,7 @@ const session = new ControlPlaneSession(
     },
     onDisconnected: () => {
       clearInterval(heartbeat);
-      engine.sessionEnded();
+      engine.setConnected(false);
     },
   },
   log,
@@ -171,10 +183,12 @@ let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'stopping the agent; containers keep running');
   clearInterval(heartbeat);
-  engine.stop();
-  session.stop().finally(() => process.exit(0));
+  statsSampler.stop();
+  const drained = cfg.drain
+    ? (log.info({ signal }, 'stopping the agent and, with --drain, its containers'), engine.drain().then(flush, (err) => log.error({ err }, 'drain failed; containers may still run')))
+    : (log.info({ signal }, 'stopping the agent; containers keep running'), engine.stop(), Promise.resolve());
+  drained.finally(() => session.stop().finally(() => process.exit(0)));
 };
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));

@@ -92,7 +92,9 @@ describe.each(BACKENDS)('agent protocol and control API on $name', (backend) => 
             stopCode: '',
             stoppedReason: '',
             at: new Date(),
-            containers: [{ name: 'web', runtimeId: 'abc123', lastStatus: 'RUNNING', reason: '', healthStatus: '', exitCode: undefined, networkBindings: [{ bindIp: '0.0.0.0', containerPort: 80, hostPort: 8080, protocol: 'tcp' }] }],
+            warnings: [],
+            healthStatus: '',
+            containers: [{ name: 'web', runtimeId: 'abc123', lastStatus: 'RUNNING', reason: '', healthStatus: '', restartCount: 0, exitCode: undefined, networkBindings: [{ bindIp: '0.0.0.0', containerPort: 80, hostPort: 8080, protocol: 'tcp' }] }],
           },
         ],
       },
@@ -110,7 +112,7 @@ describe.each(BACKENDS)('agent protocol and control API on $name', (backend) => 
     expect(stopping.tasks[0]!.taskId).toBe(taskId);
     agent.send({
       $case: 'taskStatus',
-      value: { tasks: [{ taskId, lastStatus: 'STOPPED', stopCode: '', stoppedReason: '', at: new Date(), containers: [{ name: 'web', runtimeId: 'abc123', lastStatus: 'STOPPED', exitCode: 143, reason: '', healthStatus: '', networkBindings: [] }] }] },
+      value: { tasks: [{ taskId, lastStatus: 'STOPPED', stopCode: '', stoppedReason: '', at: new Date(), containers: [{ name: 'web', runtimeId: 'abc123', lastStatus: 'STOPPED', exitCode: 143, reason: '', healthStatus: '', restartCount: 0, networkBindings: [] }], warnings: [], healthStatus: '' }] },
     });
     await agent.next('desiredState', (d: DesiredState) => d.tasks.length === 0);
     const stopped = (await call<Described>('describeTasks', { cluster: '', tasks: [taskId] })).tasks[0]!;
@@ -119,7 +121,7 @@ describe.each(BACKENDS)('agent protocol and control API on $name', (backend) => 
     expect(stopped.stoppedAt).toBeInstanceOf(Date);
 
     // A stale report (RUNNING after STOPPED) is rejected, never applied.
-    agent.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'RUNNING', stopCode: '', stoppedReason: '', at: new Date(), containers: [] }] } });
+    agent.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'RUNNING', stopCode: '', stoppedReason: '', at: new Date(), containers: [], warnings: [], healthStatus: '' }] } });
     agent.send({ $case: 'heartbeat', value: { cpuPercent: 3, memoryUsedMib: 100, memoryTotalMib: 4096, diskUsedMib: 1, diskTotalMib: 2, load1: 0, load5: 0, load15: 0, dockerReachable: true } });
     await new Promise((r) => setTimeout(r, 300));
     expect((await call<Described>('describeTasks', { cluster: '', tasks: [taskId] })).tasks[0]!.lastStatus).toBe('STOPPED');

@@ -53,7 +53,7 @@ describe('node liveness', () => {
     const { tasks } = await runTaskOp(ctx, { taskDefinition: 'svc' });
     const taskId = tasks[0]!.id;
     await agent.next('desiredState', (d: DesiredState) => d.tasks.some((t) => t.taskId === taskId));
-    agent.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'RUNNING', stopCode: '', stoppedReason: '', at: clock.now(), containers: [] }] } });
+    agent.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'RUNNING', stopCode: '', stoppedReason: '', at: clock.now(), containers: [], warnings: [], healthStatus: '' }] } });
     await waitUntil(async () => (await task(taskId)).lastStatus === 'RUNNING');
     return { agent, nodeId: welcome.nodeId, taskId };
   }
@@ -99,7 +99,7 @@ describe('node liveness', () => {
     const desired = await back.next('desiredState');
     expect(desired.tasks.map((t) => t.taskId)).not.toContain(taskId);
     // A late RUNNING report from before the loss cannot revive the task.
-    back.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'RUNNING', stopCode: '', stoppedReason: '', at: clock.now(), containers: [] }] } });
+    back.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'RUNNING', stopCode: '', stoppedReason: '', at: clock.now(), containers: [], warnings: [], healthStatus: '' }] } });
     await new Promise((r) => setTimeout(r, 200));
     expect((await task(taskId)).lastStatus).toBe('STOPPED');
     back.end();
@@ -124,7 +124,7 @@ describe('node liveness', () => {
 
   it('keeps stopped tasks describable for an hour, then prunes them', async () => {
     const { agent, taskId } = await connectWithTask();
-    agent.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'STOPPED', stopCode: '', stoppedReason: '', at: clock.now(), containers: [] }] } });
+    agent.send({ $case: 'taskStatus', value: { tasks: [{ taskId, lastStatus: 'STOPPED', stopCode: '', stoppedReason: '', at: clock.now(), containers: [], warnings: [], healthStatus: '' }] } });
     await waitUntil(async () => (await task(taskId)).lastStatus === 'STOPPED');
     advance(59 * 60_000);
     await cp.pruner.prune();

@@ -72,7 +72,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
 
   const shutdown = new AbortController();
   const server = new Server(serverChannelOptions);
-  server.addService(guardedControlServiceDefinition(), controlService(ctx, shutdown.signal, o.watch));
+  server.addService(guardedControlServiceDefinition(), controlService(ctx, shutdown.signal, o.watch, sessions));
   server.addService(loggingDecoder(AgentServiceService, log), {
     connect: (call: ServerDuplexStream<ConnectRequest, never>) => new AgentSession(ctx, sessions, call as never, settings),
   });

@@ -6,3 +6,4 @@ export * from './task-status.js';
 export * from './task-definition.js';
 export * from './resources.js';
 export * from './overrides.js';
+export * from './task-health.js';

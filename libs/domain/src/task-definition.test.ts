@@ -60,9 +60,9 @@ describe('parseTaskDefinition', () => {
   it('warns about container fields this version does not apply yet', () => {
     const { warnings } = parseTaskDefinition({
       family: 'w',
-      containerDefinitions: [{ name: 'a', image: 'x', memory: 64, healthCheck: { command: ['CMD', 'true'] } }],
+      containerDefinitions: [{ name: 'a', image: 'x', memory: 64, links: ['b'] }],
     });
-    expect(warnings).toEqual(['containerDefinitions[0].healthCheck: accepted and kept, but not applied by this Berth version']);
+    expect(warnings).toEqual(['containerDefinitions[0].links: accepted and kept, but not applied by this Berth version']);
   });
 
   it('reports every problem at once, with path, rule and value', () => {

@@ -1,4 +1,6 @@
 import { CLUSTER_NAME_PATTERN } from './arn.js';
+import type { TaskRefs } from './container-validation.js';
+import { checkDependencyCycles, collectTaskRefs, validateContainerFields, validateVolumes } from './container-validation.js';
 import type { FieldError } from './errors.js';
 import { validationFailed } from './errors.js';
 import {
@@ -39,7 +41,126 @@ export interface ContainerDefinition {
   memoryReservation?: number;
   portMappings?: PortMapping[];
   essential?: boolean;
+  environmentFiles?: EnvironmentFile[];
+  healthCheck?: HealthCheck;
+  mountPoints?: MountPoint[];
+  volumesFrom?: VolumeFrom[];
+  workingDirectory?: string;
+  user?: string;
+  hostname?: string;
+  readonlyRootFilesystem?: boolean;
+  privileged?: boolean;
+  linuxParameters?: LinuxParameters;
+  ulimits?: Ulimit[];
+  dockerLabels?: Record<string, string>;
+  stopTimeout?: number;
+  startTimeout?: number;
+  dependsOn?: ContainerDependency[];
+  logConfiguration?: LogConfiguration;
+  restartPolicy?: ContainerRestartPolicy;
+  dnsServers?: string[];
+  dnsSearchDomains?: string[];
+  extraHosts?: HostEntry[];
+  dockerSecurityOptions?: string[];
+  systemControls?: SystemControl[];
+  interactive?: boolean;
+  pseudoTerminal?: boolean;
+  disableNetworking?: boolean;
   [field: string]: unknown;
+}
+
+/** ECS allows only S3 ARNs here; Berth reads a local file on the node when value is an absolute path. */
+export interface EnvironmentFile {
+  value: string;
+  type: string;
+}
+
+export interface HealthCheck {
+  /** ["CMD", exe, args...], ["CMD-SHELL", "command"] or ["NONE"]. */
+  command: string[];
+  /** Seconds, 5-300, default 30. */
+  interval?: number;
+  /** Seconds, 2-60, default 5. */
+  timeout?: number;
+  /** 1-10, default 3. */
+  retries?: number;
+  /** Seconds, 0-300, default 0. */
+  startPeriod?: number;
+}
+
+export interface MountPoint {
+  sourceVolume?: string;
+  containerPath?: string;
+  readOnly?: boolean;
+}
+
+export interface VolumeFrom {
+  sourceContainer?: string;
+  readOnly?: boolean;
+}
+
+export interface DockerVolumeConfiguration {
+  /** task: created for the task and removed with it; shared: outlives the task. Default task. */
+  scope?: 'task' | 'shared';
+  autoprovision?: boolean;
+  driver?: string;
+  driverOpts?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+export interface Volume {
+  name?: string;
+  host?: { sourcePath?: string };
+  dockerVolumeConfiguration?: DockerVolumeConfiguration;
+  [field: string]: unknown;
+}
+
+export type DependencyCondition = 'START' | 'COMPLETE' | 'SUCCESS' | 'HEALTHY';
+
+export interface ContainerDependency {
+  containerName: string;
+  condition: DependencyCondition;
+}
+
+export interface LinuxParameters {
+  capabilities?: { add?: string[]; drop?: string[] };
+  devices?: { hostPath: string; containerPath?: string; permissions?: ('read' | 'write' | 'mknod')[] }[];
+  initProcessEnabled?: boolean;
+  /** MiB of /dev/shm. */
+  sharedMemorySize?: number;
+  tmpfs?: { containerPath: string; size: number; mountOptions?: string[] }[];
+  /** MiB of swap the container may use; 0 none. */
+  maxSwap?: number;
+  swappiness?: number;
+}
+
+export interface Ulimit {
+  name: string;
+  softLimit: number;
+  hardLimit: number;
+}
+
+export interface LogConfiguration {
+  logDriver: string;
+  options?: Record<string, string>;
+  secretOptions?: unknown[];
+}
+
+export interface ContainerRestartPolicy {
+  enabled: boolean;
+  ignoredExitCodes?: number[];
+  /** Seconds a container must run before a restart can be attempted (60-1800, default 300). */
+  restartAttemptPeriod?: number;
+}
+
+export interface HostEntry {
+  hostname: string;
+  ipAddress: string;
+}
+
+export interface SystemControl {
+  namespace: string;
+  value: string;
 }
 
 export type NetworkMode = 'bridge' | 'host' | 'awsvpc' | 'none';
@@ -53,6 +174,7 @@ export interface TaskDefinitionSpec {
   /** Task-level memory in MiB, normalized to a string of an integer. */
   memory?: string;
   networkMode?: NetworkMode;
+  volumes?: Volume[];
   [field: string]: unknown;
 }
 
@@ -94,10 +216,35 @@ const APPLIED_CONTAINER_FIELDS = new Set([
   'memoryReservation',
   'portMappings',
   'essential',
+  // Validated in container-validation.ts.
+  'environmentFiles',
+  'healthCheck',
+  'mountPoints',
+  'volumesFrom',
+  'workingDirectory',
+  'user',
+  'hostname',
+  'readonlyRootFilesystem',
+  'privileged',
+  'linuxParameters',
+  'ulimits',
+  'dockerLabels',
   'stopTimeout',
+  'startTimeout',
+  'dependsOn',
+  'logConfiguration',
+  'restartPolicy',
+  'dnsServers',
+  'dnsSearchDomains',
+  'extraHosts',
+  'dockerSecurityOptions',
+  'systemControls',
+  'interactive',
+  'pseudoTerminal',
+  'disableNetworking',
 ]);
 
-const APPLIED_TASK_FIELDS = new Set(['family', 'containerDefinitions', 'cpu', 'memory', 'networkMode', 'tags']);
+const APPLIED_TASK_FIELDS = new Set(['family', 'containerDefinitions', 'cpu', 'memory', 'networkMode', 'tags', 'volumes']);
 
 /** What Berth does instead of an AWS-only field, for the warning text. */
 const AWS_ONLY: Record<string, string> = {
@@ -170,6 +317,9 @@ export function parseTaskDefinition(input: unknown): ParsedTaskDefinition {
     else spec[field] = String(parsed);
   }
 
+  // Before the containers: their mountPoints must name these volumes.
+  const volumeNames = validateVolumes(spec.volumes, { errors, warnings });
+
   const containers = spec.containerDefinitions;
   if (containers === undefined) errors.push({ path: 'containerDefinitions', rule: 'is required' });
   else if (!Array.isArray(containers) || containers.length === 0) {
@@ -181,13 +331,14 @@ export function parseTaskDefinition(input: unknown): ParsedTaskDefinition {
     const names = new Set<string>();
     const hostPorts = new Map<string, string>();
     let essentials = 0;
+    const refs = collectTaskRefs(containers, volumeNames, networkMode);
     containers.forEach((c, i) => {
       const at = `containerDefinitions[${i}]`;
       if (!isObject(c)) {
         errors.push({ path: at, rule: 'must be an object', value: c });
         return;
       }
-      validateContainer(c, at, { errors, warnings, taskMemory: spec.memory !== undefined, networkMode });
+      validateContainer(c, at, { errors, warnings, taskMemory: spec.memory !== undefined, networkMode, refs });
       if (typeof c.name === 'string') {
         if (names.has(c.name)) errors.push({ path: `${at}.name`, rule: 'must be unique within the task definition', value: c.name });
         names.add(c.name);
@@ -206,6 +357,7 @@ export function parseTaskDefinition(input: unknown): ParsedTaskDefinition {
     if (containers.length > 0 && essentials === 0) {
       errors.push({ path: 'containerDefinitions', rule: 'must have at least one essential container' });
     }
+    checkDependencyCycles(containers, errors);
   }
 
   if (errors.length > 0) throw validationFailed('invalid task definition', errors);
@@ -217,6 +369,8 @@ interface ContainerCtx {
   warnings: string[];
   taskMemory: boolean;
   networkMode: NetworkMode;
+  /** Volume and container names of the task, for mountPoints, volumesFrom and dependsOn. */
+  refs: TaskRefs;
 }
 
 function validateContainer(c: Record<string, unknown>, at: string, ctx: ContainerCtx): void {
@@ -266,6 +420,7 @@ function validateContainer(c: Record<string, unknown>, at: string, ctx: Containe
     if (!Array.isArray(c.portMappings)) errors.push({ path: `${at}.portMappings`, rule: 'must be an array', value: c.portMappings });
     else c.portMappings.forEach((pm, j) => validatePortMapping(pm, `${at}.portMappings[${j}]`, ctx));
   }
+  validateContainerFields(c, at, ctx.refs, ctx);
 }
 
 function validateKeyValues(v: unknown, at: string, errors: FieldError[]): void {

@@ -82,6 +82,8 @@ export interface ContainerRecord {
   reason?: string;
   networkBindings?: NetworkBindingRecord[];
   healthStatus?: string;
+  /** In-place restarts by the agent (restartPolicy, or while the control plane was away). */
+  restartCount?: number;
   cpu?: number;
   memory?: number;
   memoryReservation?: number;

@@ -1,14 +1,23 @@
-import type { TaskDefinitionSpec } from '@berth/domain';
+import { readFile } from 'node:fs/promises';
+import { taskHealthStatus, type ContainerDefinition, type TaskDefinitionSpec } from '@berth/domain';
 import type { ContainerStatus, DesiredTask, TaskStatus } from '@berth/proto';
 import type { Logger } from 'pino';
-import type { ContainerRuntime, ManagedContainer } from '../runtime/container-runtime.js';
-import { isEssential, toCreateSpec, type MappingOptions } from '../runtime/create-spec.js';
-import { diff, type Action, type DesiredView } from './diff.js';
+import type { ContainerInspection, ContainerRuntime, ManagedContainer, PullPolicy } from '../runtime/container-runtime.js';
+import { parseEnvFile, planTask, type MappingOptions, type TaskPlan } from '../runtime/create-spec.js';
+import { diff, PAUSE, type Action, type DesiredView } from './diff.js';
+import { startOrder, stopLevels } from './dependency-order.js';
+import type { RestartRecord } from './restart-backoff.js';
+import { RESTART_RESET_AFTER_MS } from './restart-backoff.js';
+import { containerHealth } from './health.js';
 
-/** Retry pacing for the engine, in one place. */
+/** Pacing of the engine, in one place. */
 export const RECONCILE_RETRY_MS = 5_000;
 export const RESYNC_INTERVAL_MS = 30_000;
-export const APPLY_CONCURRENCY = 4;
+/** How often a start waiting on dependsOn re-reads its dependencies. */
+export const DEPENDENCY_POLL_MS = 200;
+/** ECS agent's default for how long a container waits for its dependencies (startTimeout). */
+export const DEFAULT_START_TIMEOUT_SEC = 180;
+export const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
 
 export interface EngineHooks {
   /** A task's status changed (coalesced per task by the reporter). */
@@ -19,35 +28,66 @@ export interface EngineHooks {
   dockerReachable(ok: boolean, reason?: string): void;
 }
 
+export interface EngineOptions {
+  mapping: MappingOptions;
+  pullPolicy: PullPolicy;
+  now?: () => number;
+  readTextFile?: (path: string) => Promise<string>;
+}
+
 interface Desired {
   task: DesiredTask;
   spec: TaskDefinitionSpec;
 }
 
+/** The task failed to start for a reason of its own (not the engine being away). */
+class StartFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly container?: string,
+  ) {
+    super(reason);
+  }
+}
+
 /**
  * Drives containers toward the desired set, level-triggered: every trigger
  * (new desired state, Docker event, timer) re-lists the engine and applies
- * diff(desired, actual). A Docker API error is never taken for a container
- * exit: the action is retried on the next pass.
+ * diff(desired, actual). Each task has at most one action in flight, so a task
+ * waiting on a dependency never holds up the others. A Docker API error is
+ * never taken for a container exit: the action is retried on a later pass.
  */
 export class TaskEngine {
   private desired = new Map<string, Desired>();
   private fresh = false;
+  private connected = false;
   private finished = new Set<string>();
   private readonly statuses = new Map<string, TaskStatus>();
+  private readonly restarts = new Map<string, RestartRecord>();
+  /** What the last report of a task was built from (list state), to skip inspects when nothing changed. */
+  private readonly seen = new Map<string, string>();
+  private readonly warned = new Set<string>();
+  private readonly busy = new Set<string>();
+  private lastActual: ManagedContainer[] = [];
   private running = false;
   private again = false;
   private retrySoon = false;
   private timer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
+  private readonly now: () => number;
+  private readonly readTextFile: (path: string) => Promise<string>;
 
   constructor(
     private readonly runtime: ContainerRuntime,
     private readonly hooks: EngineHooks,
     private readonly log: Logger,
-    private readonly mapping: MappingOptions,
-  ) {}
+    private readonly options: EngineOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.readTextFile = options.readTextFile ?? ((p) => readFile(p, 'utf8'));
+  }
 
   /** Tasks finished before a restart: never started again. */
   restoreFinished(finished: Iterable<TaskStatus>): void {
@@ -72,16 +112,25 @@ export class TaskEngine {
     // Forget what the control plane no longer lists.
     for (const id of [...this.finished]) if (!next.has(id)) this.finished.delete(id);
     for (const id of [...this.statuses.keys()]) if (!next.has(id) && !this.finished.has(id)) this.statuses.delete(id);
+    for (const key of [...this.restarts.keys()]) if (!next.has(key.split('/')[0]!)) this.restarts.delete(key);
     this.trigger();
   }
 
-  /** The session ended: a later orphan check needs a fresh manifest again. */
-  sessionEnded(): void {
-    this.fresh = false;
+  /** Whether the control plane can be told right now (see DiffInput.connected). */
+  setConnected(connected: boolean): void {
+    this.connected = connected;
+    // A later orphan check needs a fresh manifest again.
+    if (!connected) this.fresh = false;
+    this.trigger();
   }
 
   currentStatuses(): TaskStatus[] {
     return [...this.statuses.values()];
+  }
+
+  /** The containers the last pass saw (for usage sampling without another list). */
+  containers(): ManagedContainer[] {
+    return this.lastActual;
   }
 
   start(): void {
@@ -92,14 +141,23 @@ export class TaskEngine {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.wakeTimer);
     this.unsubscribe?.();
+  }
+
+  /** `--drain`: stops every task's containers (SIGTERM, then SIGKILL after stopTimeout) and reports them STOPPED. */
+  async drain(): Promise<void> {
+    this.stop();
+    const actual = await this.runtime.list();
+    const byTask = groupByTask(actual);
+    await Promise.all([...byTask.keys()].map((taskId) => this.stopTask(taskId, 'desired', undefined, byTask.get(taskId) ?? [])));
   }
 
   private subscribe(): void {
     this.unsubscribe?.();
     this.unsubscribe = this.runtime.subscribe(
       (e) => {
-        if (e.action === 'die' || e.action === 'oom') this.trigger();
+        if (e.action === 'die' || e.action === 'oom' || e.action.startsWith('health_status')) this.trigger();
       },
       (err) => {
         this.log.debug({ err: err.message }, 'docker event stream lost; re-subscribing');
@@ -130,7 +188,6 @@ export class TaskEngine {
     let delay = RESYNC_INTERVAL_MS;
     do {
       this.again = false;
-      this.retrySoon = false;
       try {
         await this.pass();
         this.hooks.dockerReachable(true);
@@ -139,6 +196,7 @@ export class TaskEngine {
         this.retrySoon = true;
       }
       if (this.retrySoon) delay = RECONCILE_RETRY_MS;
+      this.retrySoon = false;
     } while (this.again && !this.stopped);
     this.running = false;
     if (!this.stopped) this.timer = setTimeout(() => this.trigger(), delay);
@@ -146,14 +204,31 @@ export class TaskEngine {
 
   private async pass(): Promise<void> {
     const actual = await this.runtime.list();
+    this.lastActual = actual;
+    const now = this.now();
+    for (const c of actual) {
+      const r = this.restarts.get(`${c.taskId}/${c.containerName}`);
+      if (r && (c.state === 'exited' || c.state === 'dead') && (r.lastExitAt === undefined || r.lastExitAt < r.lastStartAt)) r.lastExitAt = now;
+    }
     const views: DesiredView[] = [...this.desired.values()].map((d) => ({
       taskId: d.task.taskId,
       desiredStatus: d.task.desiredStatus,
       containers: d.spec.containerDefinitions ?? [],
+      pause: d.spec.networkMode === 'awsvpc',
     }));
-    const actions = diff({ desired: views, actual, finished: this.finished, fresh: this.fresh });
+    const { actions, wakeAt } = diff({ desired: views, actual, finished: this.finished, fresh: this.fresh, connected: this.connected, restarts: this.restarts, now });
+    clearTimeout(this.wakeTimer);
+    if (wakeAt !== undefined) this.wakeTimer = setTimeout(() => this.trigger(), Math.max(0, wakeAt - now) + 5);
     const byTask = groupByTask(actual);
-    await pool(actions, APPLY_CONCURRENCY, (a) => this.apply(a, byTask));
+    for (const a of actions) {
+      const key = a.kind === 'remove-orphans' ? '*orphans' : a.taskId;
+      if (this.busy.has(key)) continue; // its action in flight triggers a new pass when done
+      this.busy.add(key);
+      void this.apply(a, byTask).finally(() => {
+        this.busy.delete(key);
+        if (a.kind !== 'observe') this.trigger();
+      });
+    }
   }
 
   private async apply(a: Action, byTask: Map<string, ManagedContainer[]>): Promise<void> {
@@ -165,9 +240,12 @@ export class TaskEngine {
             await this.runtime.stop(id, 10);
             await this.runtime.remove(id);
           }));
+          await Promise.all(a.taskIds.map((t) => this.runtime.removeTaskVolumes(t)));
           return;
         case 'start':
           return await this.startTask(this.desired.get(a.taskId)!, a.create, a.start, byTask.get(a.taskId) ?? []);
+        case 'restart':
+          return await this.restartContainer(a.taskId, a.container, a.containerId, a.exitCode, byTask.get(a.taskId) ?? []);
         case 'stop':
           return await this.stopTask(a.taskId, a.cause, a.exited, byTask.get(a.taskId) ?? []);
         case 'observe':
@@ -176,61 +254,188 @@ export class TaskEngine {
     } catch (err) {
       // An engine error is not a task outcome: log, and a pass shortly retries.
       this.log.warn({ action: a.kind, taskId: 'taskId' in a ? a.taskId : undefined, err: (err as Error).message }, 'container action failed; will retry');
+      if (isEngineDown(err)) this.hooks.dockerReachable(false, (err as Error).message);
       this.retrySoon = true;
+      clearTimeout(this.timer);
+      if (!this.running && !this.stopped) this.timer = setTimeout(() => this.trigger(), RECONCILE_RETRY_MS);
     }
   }
 
   private async startTask(d: Desired, create: string[], start: string[], existing: ManagedContainer[]): Promise<void> {
     const { task, spec } = d;
     const log = this.log.child({ taskId: task.taskId });
-    this.setStatus(task.taskId, 'PENDING', spec.containerDefinitions.map((c) => ({ ...emptyContainer(c.name), lastStatus: 'PENDING' })));
+    const defs = spec.containerDefinitions;
     const ids = new Map(existing.map((c) => [c.containerName, c.id]));
-    for (const c of spec.containerDefinitions) {
-      if (!create.includes(c.name) && !start.includes(c.name)) continue;
-      let step = 'CannotPullContainerError';
-      try {
-        if (create.includes(c.name)) {
-          await this.runtime.ensureImage(c.image);
-          step = 'CannotCreateContainerError';
-          ids.set(c.name, await this.runtime.create(toCreateSpec(task, spec, c, this.mapping)));
-        }
-        step = 'CannotStartContainerError';
-        await this.runtime.start(ids.get(c.name)!);
-      } catch (err) {
-        if (isEngineDown(err)) throw err;
-        const reason = `${step}: ${c.name}: ${(err as Error).message}`;
-        log.warn({ container: c.name, reason }, 'task failed to start');
-        await Promise.all([...ids.values()].map((id) => this.runtime.remove(id)));
-        this.finish(task.taskId, 'TaskFailedToStart', reason, spec.containerDefinitions.map((cd) => ({ ...emptyContainer(cd.name), lastStatus: 'STOPPED', reason: cd.name === c.name ? reason : '' })));
-        return;
+    let plan: TaskPlan | undefined;
+    try {
+      plan = planTask(task, spec, this.options.mapping, await this.readEnvFiles(defs));
+      this.setStatus(task.taskId, 'PENDING', defs.map((c) => ({ ...emptyContainer(c.name), runtimeId: ids.get(c.name) ?? '' })), plan.warnings);
+      for (const v of plan.volumes) {
+        await this.step('CannotCreateContainerError', `volume ${v.name}`, () => this.runtime.ensureVolume(v));
       }
+      if (plan.pause && !ids.has(PAUSE)) {
+        await this.step('CannotStartContainerError', 'network namespace', async () => {
+          await this.runtime.ensurePauseImage(plan!.pause!.image);
+          ids.set(PAUSE, await this.runtime.create(plan!.pause!));
+        });
+      }
+      if (plan.pause) await this.step('CannotStartContainerError', 'network namespace', () => this.runtime.start(ids.get(PAUSE)!));
+      // Pull every image first (ECS's PULLED), then create every container, then start in dependency order.
+      const images = [...new Set(defs.filter((c) => create.includes(c.name)).map((c) => c.image))];
+      await Promise.all(images.map((image) => this.step('CannotPullContainerError', image, () => this.runtime.ensureImage(image, this.options.pullPolicy))));
+      for (const c of defs) {
+        if (!create.includes(c.name)) continue;
+        ids.set(c.name, await this.step('CannotCreateContainerError', c.name, () => this.runtime.create(plan!.containers.get(c.name)!), c.name));
+      }
+      const toStart = new Set([...create, ...start]);
+      const done = await this.startInOrder(d, defs, toStart, ids);
+      if (!done) return; // no longer wanted: the next pass stops it
+    } catch (err) {
+      if (!(err instanceof StartFailure)) throw err;
+      log.warn({ container: err.container, reason: err.reason }, 'task failed to start');
+      const infos = await this.inspectAll(ids);
+      await Promise.all([...ids.values()].map((id) => this.runtime.remove(id)));
+      await this.runtime.removeTaskVolumes(task.taskId);
+      this.finish(
+        task.taskId,
+        'TaskFailedToStart',
+        err.reason,
+        defs.map((cd) => this.containerStatus(task.taskId, cd.name, ids.get(cd.name), infos.get(cd.name), cd.name === err.container ? err.reason : undefined, 'STOPPED')),
+      );
+      return;
     }
     log.info({ family: task.family, revision: task.revision }, 'task started');
-    await this.observe(task.taskId, [...ids].map(([containerName, id]) => ({ id, containerName, taskId: task.taskId, state: 'running' })));
+    await this.observe(task.taskId, [...ids].map(([containerName, id]) => ({ id, containerName, taskId: task.taskId, state: 'running' })), true);
   }
 
-  /** Reports RUNNING with what the engine says (ports, states): adoption after a restart goes through here. */
-  private async observe(taskId: string, containers: ManagedContainer[]): Promise<void> {
+  /** Runs one start step; an error of the engine itself propagates (retry later), any other fails the task. */
+  private async step<T>(code: string, what: string, fn: () => Promise<T>, container?: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isEngineDown(err)) throw err;
+      throw new StartFailure(`${code}: ${what}: ${(err as Error).message}`, container);
+    }
+  }
+
+  private async readEnvFiles(defs: ContainerDefinition[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for (const c of defs) {
+      const lines: string[] = [];
+      for (const f of c.environmentFiles ?? []) {
+        if (!f.value.startsWith('/')) continue; // S3: warned about in the plan
+        try {
+          lines.push(...parseEnvFile(await this.readTextFile(f.value)));
+        } catch (err) {
+          throw new StartFailure(`ResourceInitializationError: environment file ${f.value} of ${c.name}: ${(err as Error).message}`, c.name);
+        }
+      }
+      if (lines.length > 0) out.set(c.name, lines);
+    }
+    return out;
+  }
+
+  /**
+   * Starts containers as their dependsOn conditions allow (independent ones
+   * together). False when the task stopped being wanted meanwhile.
+   */
+  private async startInOrder(d: Desired, defs: ContainerDefinition[], toStart: Set<string>, ids: Map<string, string>): Promise<boolean> {
+    const { task } = d;
+    const began = this.now();
+    const pending = startOrder(defs).filter((n) => toStart.has(n));
+    const byName = new Map(defs.map((c) => [c.name, c]));
+    const states = new Map<string, ContainerInspection | undefined>();
+    for (;;) {
+      if (this.stopped || this.desired.get(task.taskId)?.task.desiredStatus !== 'RUNNING') return false;
+      const ready: string[] = [];
+      for (const name of pending) {
+        const deps = byName.get(name)?.dependsOn ?? [];
+        let ok = true;
+        for (const dep of deps) {
+          const s = states.get(dep.containerName);
+          const verdict = dependencyVerdict(dep.condition, s, pending.includes(dep.containerName));
+          if (verdict === 'failed') {
+            throw new StartFailure(
+              `DependencyFailed: ${name} depends on ${dep.containerName} (${dep.condition}), which ${s?.state === 'running' ? `is ${s.health ?? 'running'}` : `exited with code ${s?.exitCode ?? 'unknown'}`}`,
+              name,
+            );
+          }
+          if (verdict === 'wait') ok = false;
+        }
+        if (ok) ready.push(name);
+      }
+      if (ready.length > 0) {
+        await Promise.all(ready.map((name) => this.step('CannotStartContainerError', name, () => this.runtime.start(ids.get(name)!), name)));
+        for (const name of ready) pending.splice(pending.indexOf(name), 1);
+        if (pending.length === 0) return true;
+      } else {
+        for (const name of pending) {
+          const timeout = (byName.get(name)?.startTimeout ?? DEFAULT_START_TIMEOUT_SEC) * 1000;
+          if (this.now() - began > timeout) {
+            const waiting = (byName.get(name)?.dependsOn ?? []).map((x) => `${x.containerName} ${x.condition}`).join(', ');
+            throw new StartFailure(`DependencyTimeout: ${name} waited ${timeout / 1000} s (startTimeout) for ${waiting}`, name);
+          }
+        }
+        await sleep(DEPENDENCY_POLL_MS);
+      }
+      // Re-read the containers something still waits on.
+      const wanted = new Set(pending.flatMap((n) => (byName.get(n)?.dependsOn ?? []).map((x) => x.containerName)));
+      await Promise.all([...wanted].map(async (n) => states.set(n, ids.has(n) ? await this.runtime.inspect(ids.get(n)!) : undefined)));
+    }
+  }
+
+  private async restartContainer(taskId: string, name: string, id: string, exitCode: number | undefined, containers: ManagedContainer[]): Promise<void> {
+    const key = `${taskId}/${name}`;
+    const prev = this.restarts.get(key);
+    const d = this.desired.get(taskId);
+    const period = d?.spec.containerDefinitions.find((c) => c.name === name)?.restartPolicy?.restartAttemptPeriod;
+    const resetAfter = period !== undefined ? period * 1000 : RESTART_RESET_AFTER_MS;
+    const ranLong = prev?.lastExitAt !== undefined && prev.lastExitAt - prev.lastStartAt >= resetAfter;
+    const record: RestartRecord = { count: !prev || ranLong ? 1 : prev.count + 1, lastStartAt: this.now(), total: (prev?.total ?? 0) + 1 };
+    this.restarts.set(key, record);
+    this.log.info(
+      { taskId, container: name, exitCode, restart: record.total, connected: this.connected },
+      this.connected ? 'container exited; restarting it in place (restartPolicy)' : 'container exited while the control plane is away; restarting it in place',
+    );
+    await this.runtime.start(id);
+    await this.observe(taskId, containers.map((c) => (c.id === id ? { ...c, state: 'running', exitCode: undefined } : c)), true);
+  }
+
+  /** Reports what the engine says (state, ports, health): adoption after a restart goes through here. */
+  private async observe(taskId: string, containers: ManagedContainer[], force = false): Promise<void> {
     const d = this.desired.get(taskId);
     if (!d) return;
-    // Known RUNNING and every container still running: nothing new to inspect or report.
-    const prev = this.statuses.get(taskId);
-    const allRunning = containers.length > 0 && containers.every((c) => c.state === 'running');
-    if (prev?.lastStatus === 'RUNNING' && allRunning && prev.containers.every((c) => c.lastStatus === 'RUNNING') && prev.containers.length === containers.length) return;
-    const statuses: ContainerStatus[] = [];
-    for (const c of d.spec.containerDefinitions) {
-      const found = containers.find((x) => x.containerName === c.name);
-      const info = found ? await this.runtime.inspect(found.id) : undefined;
-      statuses.push({
-        ...emptyContainer(c.name),
-        runtimeId: info?.id ?? '',
-        lastStatus: info?.state === 'running' ? 'RUNNING' : 'STOPPED',
-        exitCode: info?.exitCode,
-        reason: info?.oomKilled ? 'OutOfMemoryError: container killed due to memory usage' : '',
-        networkBindings: (info?.ports ?? []).map((p) => ({ bindIp: p.bindIp, containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol })),
-      });
-    }
+    const defs = d.spec.containerDefinitions;
+    const fingerprint = containers
+      .map((c) => `${c.containerName}:${c.id}:${c.state}:${c.exitCode ?? ''}:${c.health ?? ''}:${this.restarts.get(`${taskId}/${c.containerName}`)?.total ?? 0}`)
+      .sort()
+      .join('|');
+    if (!force && this.seen.get(taskId) === fingerprint && this.statuses.get(taskId)?.lastStatus === 'RUNNING') return;
+    const ids = new Map(containers.map((c) => [c.containerName, c.id]));
+    const infos = await this.inspectAll(ids);
+    const statuses = defs.map((c) => this.containerStatus(taskId, c.name, ids.get(c.name), infos.get(c.name)));
+    this.seen.set(taskId, fingerprint);
     this.setStatus(taskId, 'RUNNING', statuses);
+  }
+
+  private async inspectAll(ids: Map<string, string>): Promise<Map<string, ContainerInspection | undefined>> {
+    const out = new Map<string, ContainerInspection | undefined>();
+    await Promise.all([...ids].filter(([n]) => n !== PAUSE).map(async ([name, id]) => out.set(name, await this.runtime.inspect(id))));
+    return out;
+  }
+
+  private containerStatus(taskId: string, name: string, id: string | undefined, info: ContainerInspection | undefined, reason?: string, forceStatus?: string): ContainerStatus {
+    const d = info?.state;
+    return {
+      ...emptyContainer(name),
+      runtimeId: info?.id ?? id ?? '',
+      lastStatus: forceStatus ?? (d === 'running' ? 'RUNNING' : d === 'created' || d === undefined ? 'PENDING' : 'STOPPED'),
+      exitCode: info?.exitCode,
+      reason: reason ?? (info?.oomKilled ? OOM_REASON : (info?.error ?? '')),
+      networkBindings: (info?.ports ?? []).map((p) => ({ bindIp: p.bindIp, containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol })),
+      healthStatus: containerHealth(info?.health),
+      restartCount: this.restarts.get(`${taskId}/${name}`)?.total ?? 0,
+    };
   }
 
   private async stopTask(taskId: string, cause: 'desired' | 'essential-exited' | 'cleanup', exited: string | undefined, containers: ManagedContainer[]): Promise<void> {
@@ -240,24 +445,23 @@ export class TaskEngine {
       const c = defs.find((x) => x.name === name);
       return typeof c?.stopTimeout === 'number' ? c.stopTimeout : 30;
     };
-    // SIGTERM everything at once, SIGKILL after each container's stopTimeout.
-    await Promise.all(containers.map((c) => this.runtime.stop(c.id, timeoutOf(c.containerName))));
-    const infos = await Promise.all(containers.map(async (c) => ({ c, info: await this.runtime.inspect(c.id) })));
-    await Promise.all(containers.map((c) => this.runtime.remove(c.id)));
+    // SIGTERM dependents before what they depend on (ECS's shutdown order), SIGKILL after each stopTimeout.
+    const levels = stopLevels(defs);
+    const pause = containers.filter((c) => c.containerName === PAUSE);
+    const rest = containers.filter((c) => c.containerName !== PAUSE);
+    const maxLevel = Math.max(0, ...rest.map((c) => levels.get(c.containerName) ?? 0));
+    for (let level = maxLevel; level >= 0; level--) {
+      await Promise.all(rest.filter((c) => (levels.get(c.containerName) ?? 0) === level).map((c) => this.runtime.stop(c.id, timeoutOf(c.containerName))));
+    }
+    const infos = await this.inspectAll(new Map(rest.map((c) => [c.containerName, c.id])));
+    await Promise.all([...rest, ...pause].map((c) => this.runtime.remove(c.id)));
+    await this.runtime.removeTaskVolumes(taskId);
     if (cause === 'cleanup') return;
-    const statuses: ContainerStatus[] = (defs.length > 0 ? defs.map((x) => x.name) : containers.map((c) => c.containerName)).map((name) => {
-      const found = infos.find((x) => x.c.containerName === name);
-      return {
-        ...emptyContainer(name),
-        runtimeId: found?.c.id ?? '',
-        lastStatus: 'STOPPED',
-        exitCode: found?.info?.exitCode,
-        reason: found?.info?.oomKilled ? 'OutOfMemoryError: container killed due to memory usage' : '',
-      };
-    });
+    const names = defs.length > 0 ? defs.map((x) => x.name) : rest.map((c) => c.containerName);
+    const statuses = names.map((name) => this.containerStatus(taskId, name, rest.find((c) => c.containerName === name)?.id, infos.get(name), undefined, 'STOPPED'));
     if (cause === 'essential-exited') {
-      const essential = defs.find((x) => x.name === exited);
-      this.log.info({ taskId, container: exited, essential: essential ? isEssential(essential) : true }, 'essential container exited; task stopped');
+      const why = exited === PAUSE ? 'the task\'s network namespace container exited' : `essential container ${exited} exited`;
+      this.log.info({ taskId, container: exited }, `${why}; task stopped`);
       this.finish(taskId, 'EssentialContainerExited', 'Essential container in task exited', statuses);
     } else {
       this.log.info({ taskId }, 'task stopped as desired');
@@ -265,25 +469,49 @@ export class TaskEngine {
     }
   }
 
-  private setStatus(taskId: string, lastStatus: string, containers: ContainerStatus[]): void {
+  private setStatus(taskId: string, lastStatus: string, containers: ContainerStatus[], warnings: string[] = []): void {
     const prev = this.statuses.get(taskId);
-    const next: TaskStatus = { taskId, lastStatus, containers, stopCode: '', stoppedReason: '', at: new Date() };
-    if (prev && prev.lastStatus === lastStatus && JSON.stringify(prev.containers) === JSON.stringify(containers)) return;
+    const d = this.desired.get(taskId);
+    const healthStatus = taskHealthStatus(d?.spec.containerDefinitions ?? [], containers);
+    const sendWarnings = warnings.length > 0 && !this.warned.has(taskId);
+    if (!sendWarnings && prev && prev.lastStatus === lastStatus && prev.healthStatus === healthStatus && JSON.stringify(prev.containers) === JSON.stringify(containers)) return;
+    if (sendWarnings) this.warned.add(taskId);
+    const next: TaskStatus = { taskId, lastStatus, containers, stopCode: '', stoppedReason: '', at: new Date(this.now()), warnings: sendWarnings ? warnings : [], healthStatus };
     this.statuses.set(taskId, next);
     this.hooks.report(next);
   }
 
   private finish(taskId: string, stopCode: string, stoppedReason: string, containers: ContainerStatus[]): void {
-    const status: TaskStatus = { taskId, lastStatus: 'STOPPED', containers, stopCode, stoppedReason, at: new Date() };
+    const status: TaskStatus = { taskId, lastStatus: 'STOPPED', containers, stopCode, stoppedReason, at: new Date(this.now()), warnings: [], healthStatus: 'UNKNOWN' };
     this.finished.add(taskId);
     this.statuses.set(taskId, status);
+    this.seen.delete(taskId);
     this.hooks.finished(status);
     this.hooks.report(status);
   }
 }
 
+/** Whether a dependency's condition holds, cannot hold any more, or may still come. */
+export function dependencyVerdict(condition: string, s: ContainerInspection | undefined, notStartedYet: boolean): 'ok' | 'wait' | 'failed' {
+  if (notStartedYet || !s) return 'wait';
+  const exited = s.state === 'exited' || s.state === 'dead';
+  switch (condition) {
+    case 'START':
+      return s.state === 'running' || exited ? 'ok' : 'wait';
+    case 'COMPLETE':
+      return exited ? 'ok' : 'wait';
+    case 'SUCCESS':
+      return exited ? (s.exitCode === 0 ? 'ok' : 'failed') : 'wait';
+    case 'HEALTHY':
+      if (exited) return 'failed';
+      return s.health === 'healthy' ? 'ok' : 'wait';
+    default:
+      return 'ok';
+  }
+}
+
 function emptyContainer(name: string): ContainerStatus {
-  return { name, runtimeId: '', lastStatus: 'PENDING', exitCode: undefined, reason: '', networkBindings: [], healthStatus: '' };
+  return { name, runtimeId: '', lastStatus: 'PENDING', exitCode: undefined, reason: '', networkBindings: [], healthStatus: '', restartCount: 0 };
 }
 
 function groupByTask(actual: ManagedContainer[]): Map<string, ManagedContainer[]> {
@@ -292,16 +520,10 @@ function groupByTask(actual: ManagedContainer[]): Map<string, ManagedContainer[]
   return out;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** The engine itself is unreachable (not a problem of this container). */
 export function isEngineDown(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET' || code === 'EPIPE';
-}
-
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
 }

@@ -1,4 +1,5 @@
 import type { NodeFacts } from '@berth/proto';
+import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import si from 'systeminformation';
 
@@ -32,7 +33,29 @@ export async function readStaticFacts(dataRoot = '/var/lib/docker'): Promise<Sta
     cpuModel: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' '),
     memoryMib: Math.floor(mem.total / 1024 / 1024),
     diskTotalMib: disk ? Math.floor(disk.size / 1024 / 1024) : 0,
+    deviceModel: readDeviceModel(),
   };
+}
+
+/** Where boards name themselves (Raspberry Pis and other device-tree machines). */
+const MODEL_FILES = ['/proc/device-tree/model', '/sys/firmware/devicetree/base/model'];
+
+/** "Raspberry Pi 4 Model B Rev 1.4" on a Pi; empty where the machine does not say. */
+export function readDeviceModel(files = MODEL_FILES, read: (p: string) => string = (p) => readFileSync(p, 'latin1')): string {
+  for (const f of files) {
+    try {
+      const model = cleanModel(read(f));
+      if (model) return model;
+    } catch {
+      // not a device-tree machine
+    }
+  }
+  return '';
+}
+
+/** The file ends in a NUL; keep printable text only. */
+export function cleanModel(raw: string): string {
+  return raw.replace(/\0/g, '').replace(/[^\x20-\x7e]/g, '').trim().slice(0, 128);
 }
 
 /** The filesystem holding `path`: the longest mount point that prefixes it. */

@@ -17,7 +17,7 @@ describe.runIf(run)('DockerRuntime on the real engine', () => {
   });
 
   it('creates a labelled container with a dynamic port that answers on 127.0.0.1', async () => {
-    const create = toCreateSpec(task, spec, { name: 'web', image: TEST_IMAGE, command: ['httpd', '-f', '-p', '8080', '-h', '/var/www'], memory: 32, portMappings: [{ containerPort: 8080 }], stopTimeout: 1 }, { bindIp: '127.0.0.1' });
+    const create = toCreateSpec(task, spec, { name: 'web', image: TEST_IMAGE, command: ['httpd', '-f', '-p', '8080', '-h', '/var/www'], memory: 32, portMappings: [{ containerPort: 8080 }], stopTimeout: 1 }, { bindIp: '127.0.0.1', pauseImage: 'berth/pause:1' });
     const id = await docker.create(create);
     // Same deterministic name again (an agent that died after create): the existing one is returned.
     expect(await docker.create(create)).toBe(id);
@@ -52,7 +52,7 @@ describe.runIf(run)('DockerRuntime on the real engine', () => {
   });
 
   it('reports an OOM kill', async () => {
-    const create = toCreateSpec({ ...task }, spec, { name: 'hog', image: TEST_IMAGE, command: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], memory: 8 }, { bindIp: '127.0.0.1' });
+    const create = toCreateSpec({ ...task }, spec, { name: 'hog', image: TEST_IMAGE, command: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], memory: 8 }, { bindIp: '127.0.0.1', pauseImage: 'berth/pause:1' });
     const id = await docker.create(create);
     await docker.start(id);
     const info = await waitFor('the container to be killed', async () => {
@@ -65,7 +65,9 @@ describe.runIf(run)('DockerRuntime on the real engine', () => {
   });
 
   it('pulls nothing for an image that is present, and fails clearly for one that cannot be had', async () => {
-    await docker.ensureImage(TEST_IMAGE);
-    await expect(docker.ensureImage('127.0.0.1:1/berth/nope:1')).rejects.toThrow();
+    await docker.ensureImage(TEST_IMAGE, 'if-not-present');
+    await expect(docker.ensureImage(TEST_IMAGE, 'never')).resolves.toBeUndefined();
+    await expect(docker.ensureImage('berth/not-here:1', 'never')).rejects.toThrow('the pull policy is never');
+    await expect(docker.ensureImage('127.0.0.1:1/berth/nope:1', 'if-not-present')).rejects.toThrow();
   });
 });

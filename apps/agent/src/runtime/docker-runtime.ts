@@ -1,6 +1,20 @@
+import { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import type { ContainerEvent, ContainerInspection, ContainerRuntime, CreateSpec, ManagedContainer, PortBinding } from './container-runtime.js';
-import { LABEL_CONTAINER_NAME, LABEL_MANAGED, LABEL_TASK_ID } from './labels.js';
+import type {
+  ContainerEvent,
+  ContainerInspection,
+  ContainerRuntime,
+  ContainerUsage,
+  CreateSpec,
+  EngineInfo,
+  ManagedContainer,
+  PortBinding,
+  PullPolicy,
+  VolumeSpec,
+} from './container-runtime.js';
+import { LABEL_CONTAINER_NAME, LABEL_MANAGED, LABEL_ROLE, LABEL_TASK_ID } from './labels.js';
+import { normalizeArch } from '../facts/node-facts.js';
+import { pauseElf, singleFileTar } from './pause-image.js';
 
 /** Where the engine is: DOCKER_HOST style (unix:///path, tcp://host:port) or a socket path. */
 export function dockerOptions(host: string): Docker.DockerOptions {
@@ -12,6 +26,27 @@ export function dockerOptions(host: string): Docker.DockerOptions {
 }
 
 const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
+
+/** "Exited (137) 3 seconds ago", "Up 5 seconds (healthy)": what the list says, so a pass needs no inspect. */
+export function parseListStatus(status: string): { exitCode?: number; health?: ManagedContainer['health'] } {
+  const exit = /^Exited \((-?\d+)\)/.exec(status);
+  const health = /\((healthy|unhealthy|health: starting)\)/.exec(status)?.[1];
+  return {
+    exitCode: exit ? Number(exit[1]) : undefined,
+    health: health === 'health: starting' ? 'starting' : (health as ManagedContainer['health']),
+  };
+}
+
+/** Consumes a progress stream (pull, import) and fails on an error line. */
+function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
+      const failed = err ?? (out.find((o) => o.error) ? new Error(out.find((o) => o.error)!.error) : null);
+      if (failed) reject(failed);
+      else resolve();
+    }),
+  );
+}
 
 /** A thin layer over dockerode: no policy here, only the engine's verbs. */
 export class DockerRuntime implements ContainerRuntime {
@@ -26,28 +61,94 @@ export class DockerRuntime implements ContainerRuntime {
     return v.Version;
   }
 
+  async info(): Promise<EngineInfo> {
+    const [v, i] = await Promise.all([this.docker.version(), this.docker.info()]);
+    return { version: v.Version, arch: normalizeArch(i.Architecture ?? v.Arch), rootDir: i.DockerRootDir ?? '/var/lib/docker' };
+  }
+
   async list(): Promise<ManagedContainer[]> {
     const all = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
     return all
       .filter((c) => c.Labels[LABEL_TASK_ID])
-      .map((c) => ({ id: c.Id, taskId: c.Labels[LABEL_TASK_ID]!, containerName: c.Labels[LABEL_CONTAINER_NAME] ?? '', state: c.State }));
+      .map((c) => ({
+        id: c.Id,
+        taskId: c.Labels[LABEL_TASK_ID]!,
+        containerName: c.Labels[LABEL_CONTAINER_NAME] ?? '',
+        state: c.State,
+        ...parseListStatus(c.Status ?? ''),
+        ...(c.Labels[LABEL_ROLE] ? { role: c.Labels[LABEL_ROLE] } : {}),
+      }));
   }
 
-  async ensureImage(image: string): Promise<void> {
+  async ensureImage(image: string, policy: PullPolicy): Promise<void> {
+    if (policy !== 'always') {
+      try {
+        await this.docker.getImage(image).inspect();
+        return;
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+        if (policy === 'never') throw new Error(`image ${image} is not on this node and the pull policy is never`);
+      }
+    }
+    await followProgress(this.docker, await this.docker.pull(image));
+  }
+
+  async ensureVolume(v: VolumeSpec): Promise<void> {
+    try {
+      await this.docker.getVolume(v.name).inspect();
+      return;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+    if (!v.autoprovision) throw new Error(`shared volume ${v.name} does not exist on this node (create it, or set dockerVolumeConfiguration.autoprovision)`);
+    await this.docker.createVolume({ Name: v.name, Driver: v.driver, DriverOpts: v.driverOpts, Labels: v.labels });
+  }
+
+  async removeTaskVolumes(taskId: string): Promise<void> {
+    const { Volumes } = await this.docker.listVolumes({ filters: { label: [`${LABEL_TASK_ID}=${taskId}`] } });
+    await Promise.all(
+      (Volumes ?? []).map(async (v) => {
+        try {
+          await this.docker.getVolume(v.Name).remove();
+        } catch (err) {
+          if (statusOf(err) !== 404) throw err;
+        }
+      }),
+    );
+  }
+
+  async ensurePauseImage(image: string): Promise<void> {
     try {
       await this.docker.getImage(image).inspect();
       return;
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
-    const stream = await this.docker.pull(image);
-    await new Promise<void>((resolve, reject) =>
-      this.docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
-        const failed = err ?? (out.find((o) => o.error) ? new Error(out.find((o) => o.error)!.error) : null);
-        if (failed) reject(failed);
-        else resolve();
-      }),
-    );
+    const { arch } = await this.info();
+    const [repo, tag = 'latest'] = image.split(/:(?=[^/:]+$)/);
+    const tar = singleFileTar('pause', pauseElf(arch));
+    await followProgress(this.docker, await this.docker.importImage(Readable.from([tar]) as unknown as string, { repo, tag }));
+  }
+
+  async usage(id: string): Promise<ContainerUsage | undefined> {
+    try {
+      // one-shot: the engine answers at once instead of waiting a second for a second sample.
+      const s = (await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true } as unknown as { stream: false })) as unknown as {
+        cpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number; online_cpus?: number };
+        memory_stats?: { usage?: number; limit?: number; stats?: { inactive_file?: number } };
+      };
+      const mem = (s.memory_stats?.usage ?? 0) - (s.memory_stats?.stats?.inactive_file ?? 0);
+      return {
+        cpuTotalNs: s.cpu_stats?.cpu_usage?.total_usage ?? 0,
+        systemNs: s.cpu_stats?.system_cpu_usage ?? 0,
+        onlineCpus: s.cpu_stats?.online_cpus ?? 1,
+        memoryBytes: Math.max(0, mem),
+        memoryLimitBytes: s.memory_stats?.limit ?? 0,
+      };
+    } catch (err) {
+      if (statusOf(err) === 404 || statusOf(err) === 409) return undefined;
+      throw err;
+    }
   }
 
   async create(s: CreateSpec): Promise<string> {
@@ -61,7 +162,14 @@ export class DockerRuntime implements ContainerRuntime {
         Labels: s.labels,
         ExposedPorts: s.exposedPorts,
         StopTimeout: s.stopTimeoutSec,
-        HostConfig: s.hostConfig,
+        HostConfig: s.hostConfig as Docker.HostConfig,
+        WorkingDir: s.workingDir,
+        User: s.user,
+        Hostname: s.hostname,
+        OpenStdin: s.openStdin,
+        Tty: s.tty,
+        NetworkDisabled: s.networkDisabled,
+        Healthcheck: s.healthcheck,
       });
       return c.id;
     } catch (err) {
@@ -99,6 +207,9 @@ export class DockerRuntime implements ContainerRuntime {
         oomKilled: i.State.OOMKilled,
         error: i.State.Error || undefined,
         ports,
+        health: (i.State.Health?.Status as ContainerInspection['health']) || undefined,
+        startedAt: validDate(i.State.StartedAt),
+        finishedAt: validDate(i.State.FinishedAt),
       };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
@@ -128,7 +239,7 @@ export class DockerRuntime implements ContainerRuntime {
     let stream: NodeJS.ReadableStream | undefined;
     let closed = false;
     this.docker
-      .getEvents({ filters: { type: ['container'], label: [`${LABEL_MANAGED}=true`], event: ['die', 'start', 'oom'] } })
+      .getEvents({ filters: { type: ['container'], label: [`${LABEL_MANAGED}=true`], event: ['die', 'start', 'oom', 'health_status'] } })
       .then((s) => {
         stream = s;
         if (closed) return (s as unknown as { destroy?: () => void }).destroy?.();
@@ -158,4 +269,11 @@ export class DockerRuntime implements ContainerRuntime {
       (stream as unknown as { destroy?: () => void } | undefined)?.destroy?.();
     };
   }
+}
+
+/** Docker says 0001-01-01T00:00:00Z for "never". */
+function validDate(s: string | undefined): Date | undefined {
+  if (!s || s.startsWith('0001-')) return undefined;
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }

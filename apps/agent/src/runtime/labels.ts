@@ -11,3 +11,16 @@ export const LABEL_REVISION = 'berth.revision';
 export function dockerNameFor(taskId: string, containerName: string): string {
   return `berth-${taskId}-${containerName}`;
 }
+/** Set on helper containers (the awsvpc namespace holder); task containers have none. */
+export const LABEL_ROLE = 'berth.role';
+/** The container-name label of the awsvpc namespace holder ('.' cannot appear in an ECS container name). */
+export const PAUSE_CONTAINER_NAME = '.pause';
+
+export function pauseNameFor(taskId: string): string {
+  return `berth-${taskId}.pause`;
+}
+
+/** A task-scoped Docker volume: one per task, removed with it. */
+export function taskVolumeName(taskId: string, volume: string): string {
+  return `berth-${taskId}-${volume}`;
+}

@@ -1,4 +1,4 @@
-import { AgentServiceClient, type ConnectRequest, type ConnectResponse, type DesiredState, type Hello, type Welcome } from '@berth/proto';
+import { AgentServiceClient, type ConnectRequest, type ConnectResponse, type DesiredState, type Hello, type LogsRequest, type Welcome } from '@berth/proto';
 import { Backoff, BACKOFF_STABLE_AFTER_MS, clientChannelOptions } from '@berth/transport';
 import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -9,6 +9,9 @@ export interface SessionHandlers {
   onWelcome(w: Welcome): void;
   onDesiredState(d: DesiredState): void;
   onDisconnected(): void;
+  /** The control plane asks for a container's logs (answered with LogsChunk messages). */
+  onLogsRequest?(r: LogsRequest): void;
+  onLogsCancel?(requestId: string): void;
 }
 
 /**
@@ -93,6 +96,10 @@ export class ControlPlaneSession {
         this.handlers.onWelcome(msg.value);
       } else if (msg.$case === 'desiredState') {
         this.handlers.onDesiredState(msg.value);
+      } else if (msg.$case === 'logsRequest') {
+        this.handlers.onLogsRequest?.(msg.value);
+      } else if (msg.$case === 'logsCancel') {
+        this.handlers.onLogsCancel?.(msg.value.requestId);
       }
     });
     stream.on('error', (err: ServiceError) => onEnd(err));

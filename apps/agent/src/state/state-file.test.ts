@@ -12,7 +12,7 @@ describe('StateFile', () => {
     const d = dir();
     const f = new StateFile(d);
     const at = new Date('2026-01-01T00:00:00Z');
-    const state = { nodeId: 'n-1', generation: 4, tasks: [task], finished: { b: { taskId: 'b', lastStatus: 'STOPPED', containers: [], stopCode: 'EssentialContainerExited', stoppedReason: 'x', at } } };
+    const state = { nodeId: 'n-1', generation: 4, tasks: [task], finished: { b: { taskId: 'b', lastStatus: 'STOPPED', containers: [], stopCode: 'EssentialContainerExited', stoppedReason: 'x', at, warnings: [], healthStatus: 'UNKNOWN' } } };
     expect(f.save(state)).toBe(true);
     expect(f.save(state)).toBe(false);
     expect(existsSync(join(d, 'state.json.tmp'))).toBe(false);

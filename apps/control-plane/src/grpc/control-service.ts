@@ -1,7 +1,15 @@
-import { ControlServiceService, type ControlServiceServer, type TaskOverride as ProtoTaskOverride, type WatchEventsRequest, type WatchEventsResponse } from '@berth/proto';
+import {
+  ControlServiceService,
+  type ControlServiceServer,
+  type GetTaskLogsRequest,
+  type GetTaskLogsResponse,
+  type TaskOverride as ProtoTaskOverride,
+  type WatchEventsRequest,
+  type WatchEventsResponse,
+} from '@berth/proto';
 import type { TaskOverride } from '@berth/domain';
 import { arns, invalid } from '@berth/domain';
-import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedHandleCall } from '@grpc/grpc-js';
+import { Metadata, status, type handleUnaryCall, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedHandleCall } from '@grpc/grpc-js';
 import { watchEvents, type WatchSettings } from '../events/watch-events.js';
 import { createClusterOp, deleteClusterOp, describeClustersOp, listClustersOp, updateClusterSettingsOp } from '../services/clusters.js';
 import type { AppContext } from '../services/context.js';
@@ -19,6 +27,7 @@ import {
   resolveTaskDefinition,
 } from '../services/task-definitions.js';
 import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
+import { LogsBufferFull, streamTaskLogs, type LogsSession } from '../services/task-logs.js';
 import { toServiceError } from './errors.js';
 import { clusterView, containerInstanceView, eventView, failureView, missingFailure, taskDefinitionView, taskView } from './views.js';
 
@@ -63,7 +72,13 @@ export function guardedControlServiceDefinition(maxBytes = MAX_CONTROL_REQUEST_B
  * The control API: a thin adapter. Each handler converts the request, calls one
  * application operation, and converts the result; no logic of its own.
  */
-export function controlService(ctx: AppContext, shutdown: AbortSignal, watch?: WatchSettings): ControlServiceServer {
+export function controlService(
+  ctx: AppContext,
+  shutdown: AbortSignal,
+  watch?: WatchSettings,
+  /** Live agent sessions by node id (GetTaskLogs asks the task's node); without it GetTaskLogs is UNIMPLEMENTED. */
+  sessions?: { get(nodeId: string): LogsSession | undefined },
+): ControlServiceServer {
   const unary =
     <Req, Res>(op: string, fn: (req: Req) => Promise<Res>): handleUnaryCall<Req, Res> =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
@@ -162,6 +177,45 @@ export function controlService(ctx: AppContext, shutdown: AbortSignal, watch?: W
         (err) => {
           shutdown.removeEventListener('abort', abort);
           if (!call.cancelled) call.emit('error', toServiceError(err, ctx.log, 'WatchEvents'));
+        },
+      );
+    },
+
+    getTaskLogs: (call: ServerWritableStream<GetTaskLogsRequest, GetTaskLogsResponse>) => {
+      const req = call.request as GetTaskLogsRequest | RejectedRequest;
+      if (req instanceof RejectedRequest) return call.emit('error', toServiceError(invalid(req.reason), ctx.log, 'GetTaskLogs'));
+      if (!sessions) return call.emit('error', { code: status.UNIMPLEMENTED, details: 'this control plane does not serve logs' });
+      const stop = new AbortController();
+      const abort = () => stop.abort();
+      call.on('cancelled', abort);
+      call.on('close', abort);
+      shutdown.addEventListener('abort', abort, { once: true });
+      const out = {
+        write: (r: GetTaskLogsResponse) => call.write(r),
+        onDrain: (fn: () => void) => void call.once('drain', fn),
+        // Headers now: the caller knows the request was accepted, so a later UNAVAILABLE is about the node, not this server.
+        opened: () => call.sendMetadata(new Metadata()),
+      };
+      const input = {
+        cluster: req.cluster,
+        task: req.task,
+        containerName: req.containerName,
+        tail: req.tail,
+        since: req.since,
+        follow: req.follow,
+        timestamps: req.timestamps,
+      };
+      streamTaskLogs(ctx, sessions, input, out, stop.signal).then(
+        () => {
+          shutdown.removeEventListener('abort', abort);
+          if (call.cancelled) return;
+          if (shutdown.aborted) call.emit('error', { code: status.UNAVAILABLE, details: 'the control plane is shutting down; the log stream ended' });
+          else call.end();
+        },
+        (err) => {
+          shutdown.removeEventListener('abort', abort);
+          if (call.cancelled) return;
+          call.emit('error', err instanceof LogsBufferFull ? { code: status.RESOURCE_EXHAUSTED, details: err.message } : toServiceError(err, ctx.log, 'GetTaskLogs'));
         },
       );
     },

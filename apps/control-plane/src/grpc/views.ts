@@ -1,4 +1,4 @@
-import { arns, type ArnContext } from '@berth/domain';
+import { arns, taskHealthStatus, type ArnContext } from '@berth/domain';
 import type { Cluster, ContainerInstance, Event, Failure, Resource, Task, TaskDefinition } from '@berth/proto';
 import type { EventRecord, TaskDefinitionRecord, TaskRecord } from '@berth/store';
 import type { ClusterView } from '../services/clusters.js';
@@ -61,7 +61,9 @@ export function taskView(arn: ArnContext, t: TaskRecord): Task {
       cpu: str(c.cpu),
       memory: str(c.memory),
       memoryReservation: str(c.memoryReservation),
+      restartCount: c.restartCount ?? 0,
     })),
+    healthStatus: taskHealthStatus(t.spec.containerDefinitions ?? [], t.containers),
     startedBy: t.startedBy,
     group: t.group,
     stopCode: t.stopCode,

@@ -216,6 +216,8 @@ export interface ReportedTaskStatus {
   stopCode: string;
   stoppedReason: string;
   at?: Date;
+  /** Task definition fields the agent could not apply (sent once). */
+  warnings?: string[];
 }
 
 /** Rounds of re-reading tasks that changed under a status batch before giving up on them. */
@@ -283,7 +285,22 @@ function decideStatusReports(
       ctx.log.warn({ nodeId, taskId: t.id, from: t.lastStatus, to: r.lastStatus, reason: check.reason }, 'task transition rejected');
       continue;
     }
+    if (r.warnings && r.warnings.length > 0) {
+      events.push({ cluster: t.cluster, kind: 'task.warning', subject: t.id, message: `task ${t.id}: not applied on node ${nodeId}: ${r.warnings.join('; ')}`, data: { warnings: r.warnings } });
+    }
     const containers = mergeContainers(t.containers, r.containers);
+    for (const c of containers) {
+      const before = t.containers.find((x) => x.name === c.name)?.restartCount ?? 0;
+      if ((c.restartCount ?? 0) > before) {
+        events.push({
+          cluster: t.cluster,
+          kind: 'task.container-restarted',
+          subject: t.id,
+          message: `task ${t.id}: container ${c.name} restarted in place by its node (${c.restartCount} restart${c.restartCount === 1 ? '' : 's'} so far)`,
+          data: { container: c.name, restartCount: c.restartCount, exitCode: c.exitCode ?? null },
+        });
+      }
+    }
     if (r.lastStatus === t.lastStatus && sameContainers(t.containers, containers)) continue;
     const now = r.at ?? ctx.clock.now();
     const patch = { ...patches.get(t.id), id: t.id, expectVersion: t.version, lastStatus: r.lastStatus, containers };

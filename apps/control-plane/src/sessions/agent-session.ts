@@ -16,6 +16,8 @@ import type { AppContext } from '../services/context.js';
 import { nodeDisconnectedOp, registerNodeOp } from '../services/nodes.js';
 import { applyTaskStatusReports, type ReportedTaskStatus } from '../services/tasks.js';
 import type { SessionRegistry } from './session-registry.js';
+import type { LogsChunk, LogsRequest } from '@berth/proto';
+import { LogsRouter, type LogsConsumer } from '../services/task-logs.js';
 
 export const CONTROL_PLANE_VERSION = '0.1.0';
 
@@ -85,6 +87,8 @@ export class AgentSession {
       case 'ack':
         await setAckedGeneration(this.ctx.db.sql, this.node!.id, m.value.generation);
         return;
+      case 'logs':
+        return this.onLogsChunk(m.value);
       default:
         throw new ProtocolError('unknown message');
     }
@@ -278,5 +282,47 @@ export class AgentSession {
     this.registry.remove(node.id, this);
     this.log.info({ reason }, 'agent disconnected');
     return nodeDisconnectedOp(this.ctx, node, this.sessionId, reason).catch((err) => this.log.error({ err }, 'could not record the disconnect'));
+  }
+
+  // ---- logs: streams asked of this agent, its chunks routed back by request id ----
+
+  private logStreams: LogsRouter | undefined;
+
+  /**
+   * Asks the agent for a container's logs; its chunks go to `consumer` until
+   * the one with end = true, or until this session closes (then
+   * consumer.sessionClosed). False when the session is not open.
+   */
+  requestLogs(r: LogsRequest, consumer: LogsConsumer): boolean {
+    if (this.closed || !this.node) return false;
+    this.logsRouter().add(r.requestId, consumer);
+    this.write({ message: { $case: 'logsRequest', value: r } });
+    return true;
+  }
+
+  /** The reader went away: forget the stream and tell the agent to stop it. */
+  cancelLogs(requestId: string): void {
+    if (!this.logStreams?.remove(requestId)) return;
+    this.write({ message: { $case: 'logsCancel', value: { requestId } } });
+  }
+
+  private onLogsChunk(c: LogsChunk): void {
+    // Chunks for a stream already cancelled (or never asked for) are dropped.
+    if (!this.logStreams?.route(c)) this.log.debug({ requestId: c.requestId, end: c.end }, 'log chunk for no open stream dropped');
+  }
+
+  private logsRouter(): LogsRouter {
+    if (this.logStreams) return this.logStreams;
+    const router = new LogsRouter();
+    this.logStreams = router;
+    // Every way this session ends goes through close(), which ends the call (finish) or follows a cancel/error.
+    let reason = 'the agent session ended';
+    const ended = () => router.closeAll(reason);
+    this.call.once('cancelled', () => ((reason = 'the agent stream was cancelled'), ended()));
+    this.call.once('error', (err: { details?: string; message?: string }) => ((reason = err.details || err.message || reason), ended()));
+    this.call.once('end', () => ((reason = 'the agent ended its stream'), ended()));
+    this.call.once('finish', ended);
+    this.call.once('close', ended);
+    return router;
   }
 }

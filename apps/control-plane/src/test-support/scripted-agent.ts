@@ -5,6 +5,8 @@ import {
   type ConnectRequest,
   type ConnectResponse,
   type Hello,
+  type LogsChunk,
+  type LogsRequest,
 } from '@berth/proto';
 import { waitFor } from '@berth/testing';
 import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
@@ -15,10 +17,13 @@ export class ScriptedAgent {
   private readonly inbox: ConnectResponse[] = [];
   private waiters: (() => void)[] = [];
   ended: ServiceError | { code: number; details: string } | undefined;
+  /** When set, log requests go here instead of the inbox (answer them with sendLogs). */
+  onLogsRequest: ((r: LogsRequest) => void) | undefined;
 
   constructor(readonly client: AgentServiceClient) {
     this.stream = client.connect();
     this.stream.on('data', (m: ConnectResponse) => {
+      if (m.message?.$case === 'logsRequest' && this.onLogsRequest) return this.onLogsRequest(m.message.value);
       this.inbox.push(m);
       this.wake();
     });
@@ -42,8 +47,14 @@ export class ScriptedAgent {
     this.stream.write({ message: msg });
   }
 
+  /** Sends one log chunk for a request (end and error as given). */
+  sendLogs(requestId: string, chunk: Partial<Omit<LogsChunk, 'requestId'>> & { data?: Buffer | string }) {
+    const data = typeof chunk.data === 'string' ? Buffer.from(chunk.data) : (chunk.data ?? Buffer.alloc(0));
+    this.send({ $case: 'logs', value: { requestId, stream: 'stdout', end: false, error: '', containerName: '', ...chunk, data } });
+  }
+
   /** The next message of a kind, skipping others. */
-  async next<K extends 'welcome' | 'desiredState'>(kind: K, match: (v: Extract<NonNullable<ConnectResponse['message']>, { $case: K }>['value']) => boolean = () => true) {
+  async next<K extends 'welcome' | 'desiredState' | 'logsRequest' | 'logsCancel'>(kind: K, match: (v: Extract<NonNullable<ConnectResponse['message']>, { $case: K }>['value']) => boolean = () => true) {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const i = this.inbox.findIndex((m) => m.message?.$case === kind && match(m.message.value as never));

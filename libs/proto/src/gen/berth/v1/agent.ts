@@ -35,12 +35,19 @@ export interface ConnectRequest {
     | { $case: "heartbeat"; value: Heartbeat }
     | { $case: "taskStatus"; value: TaskStatusReport }
     | { $case: "ack"; value: DesiredStateAck }
+    | { $case: "stats"; value: ContainerStatsBatch }
+    | { $case: "logs"; value: LogsChunk }
     | undefined;
 }
 
 /** Control plane -> agent. */
 export interface ConnectResponse {
-  message: { $case: "welcome"; value: Welcome } | { $case: "desiredState"; value: DesiredState } | undefined;
+  message:
+    | { $case: "welcome"; value: Welcome }
+    | { $case: "desiredState"; value: DesiredState }
+    | { $case: "logsRequest"; value: LogsRequest }
+    | { $case: "logsCancel"; value: LogsCancel }
+    | undefined;
 }
 
 export interface Hello {
@@ -88,6 +95,8 @@ export interface NodeFacts {
   /** Capacity offered to tasks in ECS units: 1024 CPU units per core, memory in MiB. */
   registeredCpu: number;
   registeredMemoryMib: number;
+  /** The board, where the machine says (e.g. "Raspberry Pi 4 Model B Rev 1.4"); empty otherwise. */
+  deviceModel: string;
 }
 
 export interface InventoryContainer {
@@ -126,7 +135,13 @@ export interface TaskStatus {
    */
   stopCode: string;
   stoppedReason: string;
-  at: Date | undefined;
+  at:
+    | Date
+    | undefined;
+  /** Fields of the task definition the agent could not apply on this node (sent once, with PENDING). */
+  warnings: string[];
+  /** HEALTHY, UNHEALTHY or UNKNOWN (ECS task healthStatus): from the essential containers' health checks. */
+  healthStatus: string;
 }
 
 export interface ContainerStatus {
@@ -136,7 +151,10 @@ export interface ContainerStatus {
   exitCode?: number | undefined;
   reason: string;
   networkBindings: NetworkBinding[];
+  /** HEALTHY, UNHEALTHY or UNKNOWN; empty when the container has no health check. */
   healthStatus: string;
+  /** Times the agent restarted this container in place (restartPolicy, or while the control plane was away). */
+  restartCount: number;
 }
 
 export interface DesiredStateAck {
@@ -169,6 +187,54 @@ export interface DesiredTask {
   taskDefinitionJson: string;
 }
 
+/** Per-container usage, sampled off the heartbeat path and sent in batches. */
+export interface ContainerStatsBatch {
+  at: Date | undefined;
+  containers: ContainerStats[];
+}
+
+export interface ContainerStats {
+  taskId: string;
+  containerName: string;
+  cpuPercent: number;
+  memoryBytes: number;
+  /** 0 when the container has no memory limit. */
+  memoryLimitBytes: number;
+}
+
+/** Control plane -> agent: stream a container's logs back with LogsChunk messages. */
+export interface LogsRequest {
+  requestId: string;
+  taskId: string;
+  /** Empty: the task's first essential container. */
+  containerName: string;
+  /** Only the last N lines; absent: all. */
+  tail?:
+    | number
+    | undefined;
+  /** Only lines after this time. */
+  since: Date | undefined;
+  follow: boolean;
+  timestamps: boolean;
+}
+
+/** Agent -> control plane: part of a log stream. The last one has end = true (and error when it failed). */
+export interface LogsChunk {
+  requestId: string;
+  data: Buffer;
+  /** stdout or stderr. */
+  stream: string;
+  end: boolean;
+  error: string;
+  /** The container the logs are from (resolved when the request named none). */
+  containerName: string;
+}
+
+/** Control plane -> agent: the reader went away; stop streaming. */
+export interface LogsCancel {
+  requestId: string;
+}
+
 function createBaseConnectRequest(): ConnectRequest {
   return { message: undefined };
 }
@@ -187,6 +253,12 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         break;
       case "ack":
         DesiredStateAck.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
+      case "stats":
+        ContainerStatsBatch.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
+      case "logs":
+        LogsChunk.encode(message.message.value, writer.uint32(50).fork()).join();
         break;
     }
     return writer;
@@ -237,6 +309,22 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
             message.message = { $case: "ack", value: DesiredStateAck.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "stats", value: ContainerStatsBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "logs", value: LogsChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -261,6 +349,10 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         ? { $case: "taskStatus", value: TaskStatusReport.fromJSON(object.task_status) }
         : isSet(object.ack)
         ? { $case: "ack", value: DesiredStateAck.fromJSON(object.ack) }
+        : isSet(object.stats)
+        ? { $case: "stats", value: ContainerStatsBatch.fromJSON(object.stats) }
+        : isSet(object.logs)
+        ? { $case: "logs", value: LogsChunk.fromJSON(object.logs) }
         : undefined,
     };
   },
@@ -275,6 +367,10 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       obj.taskStatus = TaskStatusReport.toJSON(message.message.value);
     } else if (message.message?.$case === "ack") {
       obj.ack = DesiredStateAck.toJSON(message.message.value);
+    } else if (message.message?.$case === "stats") {
+      obj.stats = ContainerStatsBatch.toJSON(message.message.value);
+    } else if (message.message?.$case === "logs") {
+      obj.logs = LogsChunk.toJSON(message.message.value);
     }
     return obj;
   },
@@ -309,6 +405,18 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         }
         break;
       }
+      case "stats": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "stats", value: ContainerStatsBatch.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "logs": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "logs", value: LogsChunk.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -326,6 +434,12 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         break;
       case "desiredState":
         DesiredState.encode(message.message.value, writer.uint32(18).fork()).join();
+        break;
+      case "logsRequest":
+        LogsRequest.encode(message.message.value, writer.uint32(26).fork()).join();
+        break;
+      case "logsCancel":
+        LogsCancel.encode(message.message.value, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -360,6 +474,22 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
             message.message = { $case: "desiredState", value: DesiredState.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = { $case: "logsRequest", value: LogsRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = { $case: "logsCancel", value: LogsCancel.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -380,6 +510,14 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         ? { $case: "desiredState", value: DesiredState.fromJSON(object.desiredState) }
         : isSet(object.desired_state)
         ? { $case: "desiredState", value: DesiredState.fromJSON(object.desired_state) }
+        : isSet(object.logsRequest)
+        ? { $case: "logsRequest", value: LogsRequest.fromJSON(object.logsRequest) }
+        : isSet(object.logs_request)
+        ? { $case: "logsRequest", value: LogsRequest.fromJSON(object.logs_request) }
+        : isSet(object.logsCancel)
+        ? { $case: "logsCancel", value: LogsCancel.fromJSON(object.logsCancel) }
+        : isSet(object.logs_cancel)
+        ? { $case: "logsCancel", value: LogsCancel.fromJSON(object.logs_cancel) }
         : undefined,
     };
   },
@@ -390,6 +528,10 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       obj.welcome = Welcome.toJSON(message.message.value);
     } else if (message.message?.$case === "desiredState") {
       obj.desiredState = DesiredState.toJSON(message.message.value);
+    } else if (message.message?.$case === "logsRequest") {
+      obj.logsRequest = LogsRequest.toJSON(message.message.value);
+    } else if (message.message?.$case === "logsCancel") {
+      obj.logsCancel = LogsCancel.toJSON(message.message.value);
     }
     return obj;
   },
@@ -409,6 +551,18 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       case "desiredState": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "desiredState", value: DesiredState.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "logsRequest": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "logsRequest", value: LogsRequest.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "logsCancel": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "logsCancel", value: LogsCancel.fromPartial(object.message.value) };
         }
         break;
       }
@@ -756,6 +910,7 @@ function createBaseNodeFacts(): NodeFacts {
     dockerVersion: "",
     registeredCpu: 0,
     registeredMemoryMib: 0,
+    deviceModel: "",
   };
 }
 
@@ -796,6 +951,9 @@ export const NodeFacts: MessageFns<NodeFacts> = {
     }
     if (message.registeredMemoryMib !== 0) {
       writer.uint32(96).uint64(message.registeredMemoryMib);
+    }
+    if (message.deviceModel !== "") {
+      writer.uint32(106).string(message.deviceModel);
     }
     return writer;
   },
@@ -909,6 +1067,14 @@ export const NodeFacts: MessageFns<NodeFacts> = {
             message.registeredMemoryMib = longToNumber(reader.uint64());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.deviceModel = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -967,6 +1133,11 @@ export const NodeFacts: MessageFns<NodeFacts> = {
         : isSet(object.registered_memory_mib)
         ? globalThis.Number(object.registered_memory_mib)
         : 0,
+      deviceModel: isSet(object.deviceModel)
+        ? globalThis.String(object.deviceModel)
+        : isSet(object.device_model)
+        ? globalThis.String(object.device_model)
+        : "",
     };
   },
 
@@ -1008,6 +1179,9 @@ export const NodeFacts: MessageFns<NodeFacts> = {
     if (message.registeredMemoryMib !== 0) {
       obj.registeredMemoryMib = Math.round(message.registeredMemoryMib);
     }
+    if (message.deviceModel !== "") {
+      obj.deviceModel = message.deviceModel;
+    }
     return obj;
   },
 
@@ -1028,6 +1202,7 @@ export const NodeFacts: MessageFns<NodeFacts> = {
     message.dockerVersion = object.dockerVersion ?? "";
     message.registeredCpu = object.registeredCpu ?? 0;
     message.registeredMemoryMib = object.registeredMemoryMib ?? 0;
+    message.deviceModel = object.deviceModel ?? "";
     return message;
   },
 };
@@ -1482,7 +1657,16 @@ export const TaskStatusReport: MessageFns<TaskStatusReport> = {
 };
 
 function createBaseTaskStatus(): TaskStatus {
-  return { taskId: "", lastStatus: "", containers: [], stopCode: "", stoppedReason: "", at: undefined };
+  return {
+    taskId: "",
+    lastStatus: "",
+    containers: [],
+    stopCode: "",
+    stoppedReason: "",
+    at: undefined,
+    warnings: [],
+    healthStatus: "",
+  };
 }
 
 export const TaskStatus: MessageFns<TaskStatus> = {
@@ -1504,6 +1688,12 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.at !== undefined) {
       Timestamp.encode(toTimestamp(message.at), writer.uint32(50).fork()).join();
+    }
+    for (const v of message.warnings) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.healthStatus !== "") {
+      writer.uint32(66).string(message.healthStatus);
     }
     return writer;
   },
@@ -1569,6 +1759,22 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.healthStatus = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1607,6 +1813,14 @@ export const TaskStatus: MessageFns<TaskStatus> = {
         ? globalThis.String(object.stopped_reason)
         : "",
       at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      warnings: globalThis.Array.isArray(object?.warnings)
+        ? object.warnings.map((e: any) => globalThis.String(e))
+        : [],
+      healthStatus: isSet(object.healthStatus)
+        ? globalThis.String(object.healthStatus)
+        : isSet(object.health_status)
+        ? globalThis.String(object.health_status)
+        : "",
     };
   },
 
@@ -1630,6 +1844,12 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.at !== undefined) {
       obj.at = message.at.toISOString();
     }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    if (message.healthStatus !== "") {
+      obj.healthStatus = message.healthStatus;
+    }
     return obj;
   },
 
@@ -1644,6 +1864,8 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.stopCode = object.stopCode ?? "";
     message.stoppedReason = object.stoppedReason ?? "";
     message.at = object.at ?? undefined;
+    message.warnings = object.warnings?.map((e) => e) || [];
+    message.healthStatus = object.healthStatus ?? "";
     return message;
   },
 };
@@ -1657,6 +1879,7 @@ function createBaseContainerStatus(): ContainerStatus {
     reason: "",
     networkBindings: [],
     healthStatus: "",
+    restartCount: 0,
   };
 }
 
@@ -1682,6 +1905,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.healthStatus !== "") {
       writer.uint32(58).string(message.healthStatus);
+    }
+    if (message.restartCount !== 0) {
+      writer.uint32(64).uint32(message.restartCount);
     }
     return writer;
   },
@@ -1755,6 +1981,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.healthStatus = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.restartCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1796,6 +2030,11 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
         : isSet(object.health_status)
         ? globalThis.String(object.health_status)
         : "",
+      restartCount: isSet(object.restartCount)
+        ? globalThis.Number(object.restartCount)
+        : isSet(object.restart_count)
+        ? globalThis.Number(object.restart_count)
+        : 0,
     };
   },
 
@@ -1822,6 +2061,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.healthStatus !== "") {
       obj.healthStatus = message.healthStatus;
     }
+    if (message.restartCount !== 0) {
+      obj.restartCount = Math.round(message.restartCount);
+    }
     return obj;
   },
 
@@ -1837,6 +2079,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.reason = object.reason ?? "";
     message.networkBindings = object.networkBindings?.map((e) => NetworkBinding.fromPartial(e)) || [];
     message.healthStatus = object.healthStatus ?? "";
+    message.restartCount = object.restartCount ?? 0;
     return message;
   },
 };
@@ -2327,6 +2570,661 @@ export const DesiredTask: MessageFns<DesiredTask> = {
   },
 };
 
+function createBaseContainerStatsBatch(): ContainerStatsBatch {
+  return { at: undefined, containers: [] };
+}
+
+export const ContainerStatsBatch: MessageFns<ContainerStatsBatch> = {
+  encode(message: ContainerStatsBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(10).fork()).join();
+    }
+    for (const v of message.containers) {
+      ContainerStats.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStatsBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStatsBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.containers.push(ContainerStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStatsBatch {
+    return {
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      containers: globalThis.Array.isArray(object?.containers)
+        ? object.containers.map((e: any) => ContainerStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ContainerStatsBatch): unknown {
+    const obj: any = {};
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.containers?.length) {
+      obj.containers = message.containers.map((e) => ContainerStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerStatsBatch>, I>>(base?: I): ContainerStatsBatch {
+    return ContainerStatsBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatsBatch>, I>>(object: I): ContainerStatsBatch {
+    const message = createBaseContainerStatsBatch();
+    message.at = object.at ?? undefined;
+    message.containers = object.containers?.map((e) => ContainerStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseContainerStats(): ContainerStats {
+  return { taskId: "", containerName: "", cpuPercent: 0, memoryBytes: 0, memoryLimitBytes: 0 };
+}
+
+export const ContainerStats: MessageFns<ContainerStats> = {
+  encode(message: ContainerStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.containerName !== "") {
+      writer.uint32(18).string(message.containerName);
+    }
+    if (message.cpuPercent !== 0) {
+      writer.uint32(25).double(message.cpuPercent);
+    }
+    if (message.memoryBytes !== 0) {
+      writer.uint32(32).uint64(message.memoryBytes);
+    }
+    if (message.memoryLimitBytes !== 0) {
+      writer.uint32(40).uint64(message.memoryLimitBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.containerName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.cpuPercent = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.memoryBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.memoryLimitBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStats {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      containerName: isSet(object.containerName)
+        ? globalThis.String(object.containerName)
+        : isSet(object.container_name)
+        ? globalThis.String(object.container_name)
+        : "",
+      cpuPercent: isSet(object.cpuPercent)
+        ? globalThis.Number(object.cpuPercent)
+        : isSet(object.cpu_percent)
+        ? globalThis.Number(object.cpu_percent)
+        : 0,
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.Number(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.Number(object.memory_bytes)
+        : 0,
+      memoryLimitBytes: isSet(object.memoryLimitBytes)
+        ? globalThis.Number(object.memoryLimitBytes)
+        : isSet(object.memory_limit_bytes)
+        ? globalThis.Number(object.memory_limit_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: ContainerStats): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.containerName !== "") {
+      obj.containerName = message.containerName;
+    }
+    if (message.cpuPercent !== 0) {
+      obj.cpuPercent = floatToJson(message.cpuPercent);
+    }
+    if (message.memoryBytes !== 0) {
+      obj.memoryBytes = Math.round(message.memoryBytes);
+    }
+    if (message.memoryLimitBytes !== 0) {
+      obj.memoryLimitBytes = Math.round(message.memoryLimitBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerStats>, I>>(base?: I): ContainerStats {
+    return ContainerStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStats>, I>>(object: I): ContainerStats {
+    const message = createBaseContainerStats();
+    message.taskId = object.taskId ?? "";
+    message.containerName = object.containerName ?? "";
+    message.cpuPercent = object.cpuPercent ?? 0;
+    message.memoryBytes = object.memoryBytes ?? 0;
+    message.memoryLimitBytes = object.memoryLimitBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseLogsRequest(): LogsRequest {
+  return {
+    requestId: "",
+    taskId: "",
+    containerName: "",
+    tail: undefined,
+    since: undefined,
+    follow: false,
+    timestamps: false,
+  };
+}
+
+export const LogsRequest: MessageFns<LogsRequest> = {
+  encode(message: LogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(18).string(message.taskId);
+    }
+    if (message.containerName !== "") {
+      writer.uint32(26).string(message.containerName);
+    }
+    if (message.tail !== undefined) {
+      writer.uint32(32).uint32(message.tail);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(42).fork()).join();
+    }
+    if (message.follow !== false) {
+      writer.uint32(48).bool(message.follow);
+    }
+    if (message.timestamps !== false) {
+      writer.uint32(56).bool(message.timestamps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.containerName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tail = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.timestamps = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogsRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      containerName: isSet(object.containerName)
+        ? globalThis.String(object.containerName)
+        : isSet(object.container_name)
+        ? globalThis.String(object.container_name)
+        : "",
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : undefined,
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      timestamps: isSet(object.timestamps) ? globalThis.Boolean(object.timestamps) : false,
+    };
+  },
+
+  toJSON(message: LogsRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.containerName !== "") {
+      obj.containerName = message.containerName;
+    }
+    if (message.tail !== undefined) {
+      obj.tail = Math.round(message.tail);
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.timestamps !== false) {
+      obj.timestamps = message.timestamps;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogsRequest>, I>>(base?: I): LogsRequest {
+    return LogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogsRequest>, I>>(object: I): LogsRequest {
+    const message = createBaseLogsRequest();
+    message.requestId = object.requestId ?? "";
+    message.taskId = object.taskId ?? "";
+    message.containerName = object.containerName ?? "";
+    message.tail = object.tail ?? undefined;
+    message.since = object.since ?? undefined;
+    message.follow = object.follow ?? false;
+    message.timestamps = object.timestamps ?? false;
+    return message;
+  },
+};
+
+function createBaseLogsChunk(): LogsChunk {
+  return { requestId: "", data: Buffer.alloc(0), stream: "", end: false, error: "", containerName: "" };
+}
+
+export const LogsChunk: MessageFns<LogsChunk> = {
+  encode(message: LogsChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.stream !== "") {
+      writer.uint32(26).string(message.stream);
+    }
+    if (message.end !== false) {
+      writer.uint32(32).bool(message.end);
+    }
+    if (message.error !== "") {
+      writer.uint32(42).string(message.error);
+    }
+    if (message.containerName !== "") {
+      writer.uint32(50).string(message.containerName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogsChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogsChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.end = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.containerName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogsChunk {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+      end: isSet(object.end) ? globalThis.Boolean(object.end) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      containerName: isSet(object.containerName)
+        ? globalThis.String(object.containerName)
+        : isSet(object.container_name)
+        ? globalThis.String(object.container_name)
+        : "",
+    };
+  },
+
+  toJSON(message: LogsChunk): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    if (message.end !== false) {
+      obj.end = message.end;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.containerName !== "") {
+      obj.containerName = message.containerName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogsChunk>, I>>(base?: I): LogsChunk {
+    return LogsChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogsChunk>, I>>(object: I): LogsChunk {
+    const message = createBaseLogsChunk();
+    message.requestId = object.requestId ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
+    message.stream = object.stream ?? "";
+    message.end = object.end ?? false;
+    message.error = object.error ?? "";
+    message.containerName = object.containerName ?? "";
+    return message;
+  },
+};
+
+function createBaseLogsCancel(): LogsCancel {
+  return { requestId: "" };
+}
+
+export const LogsCancel: MessageFns<LogsCancel> = {
+  encode(message: LogsCancel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogsCancel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogsCancel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogsCancel {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: LogsCancel): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogsCancel>, I>>(base?: I): LogsCancel {
+    return LogsCancel.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogsCancel>, I>>(object: I): LogsCancel {
+    const message = createBaseLogsCancel();
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
 export type AgentServiceService = typeof AgentServiceService;
 export const AgentServiceService = {
   /**
@@ -2370,6 +3268,14 @@ export const AgentServiceClient = makeGenericClientConstructor(
   service: typeof AgentServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

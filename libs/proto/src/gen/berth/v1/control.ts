@@ -184,6 +184,7 @@ export interface Container {
   cpu: string;
   memory: string;
   memoryReservation: string;
+  restartCount: number;
 }
 
 export interface Task {
@@ -208,6 +209,8 @@ export interface Task {
   version: number;
   /** ECS TaskOverride as JSON ("{}" when none). */
   overridesJson: string;
+  /** HEALTHY, UNHEALTHY or UNKNOWN. */
+  healthStatus: string;
 }
 
 export interface ContainerOverride {
@@ -412,6 +415,25 @@ export interface Event {
   message: string;
   /** Kind-specific details as a JSON object. */
   dataJson: string;
+}
+
+export interface GetTaskLogsRequest {
+  cluster: string;
+  /** Task id or ARN. */
+  task: string;
+  /** Empty: the task's first essential container. */
+  containerName: string;
+  tail?: number | undefined;
+  since: Date | undefined;
+  follow: boolean;
+  timestamps: boolean;
+}
+
+export interface GetTaskLogsResponse {
+  data: Buffer;
+  /** stdout or stderr. */
+  stream: string;
+  containerName: string;
 }
 
 function createBaseFailure(): Failure {
@@ -2574,6 +2596,7 @@ function createBaseContainer(): Container {
     cpu: "",
     memory: "",
     memoryReservation: "",
+    restartCount: 0,
   };
 }
 
@@ -2617,6 +2640,9 @@ export const Container: MessageFns<Container> = {
     }
     if (message.memoryReservation !== "") {
       writer.uint32(106).string(message.memoryReservation);
+    }
+    if (message.restartCount !== 0) {
+      writer.uint32(112).uint32(message.restartCount);
     }
     return writer;
   },
@@ -2738,6 +2764,14 @@ export const Container: MessageFns<Container> = {
             message.memoryReservation = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.restartCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2797,6 +2831,11 @@ export const Container: MessageFns<Container> = {
         : isSet(object.memory_reservation)
         ? globalThis.String(object.memory_reservation)
         : "",
+      restartCount: isSet(object.restartCount)
+        ? globalThis.Number(object.restartCount)
+        : isSet(object.restart_count)
+        ? globalThis.Number(object.restart_count)
+        : 0,
     };
   },
 
@@ -2841,6 +2880,9 @@ export const Container: MessageFns<Container> = {
     if (message.memoryReservation !== "") {
       obj.memoryReservation = message.memoryReservation;
     }
+    if (message.restartCount !== 0) {
+      obj.restartCount = Math.round(message.restartCount);
+    }
     return obj;
   },
 
@@ -2862,6 +2904,7 @@ export const Container: MessageFns<Container> = {
     message.cpu = object.cpu ?? "";
     message.memory = object.memory ?? "";
     message.memoryReservation = object.memoryReservation ?? "";
+    message.restartCount = object.restartCount ?? 0;
     return message;
   },
 };
@@ -2888,6 +2931,7 @@ function createBaseTask(): Task {
     stoppedAt: undefined,
     version: 0,
     overridesJson: "",
+    healthStatus: "",
   };
 }
 
@@ -2952,6 +2996,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.overridesJson !== "") {
       writer.uint32(162).string(message.overridesJson);
+    }
+    if (message.healthStatus !== "") {
+      writer.uint32(170).string(message.healthStatus);
     }
     return writer;
   },
@@ -3129,6 +3176,14 @@ export const Task: MessageFns<Task> = {
             message.overridesJson = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.healthStatus = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3225,6 +3280,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.overrides_json)
         ? globalThis.String(object.overrides_json)
         : "",
+      healthStatus: isSet(object.healthStatus)
+        ? globalThis.String(object.healthStatus)
+        : isSet(object.health_status)
+        ? globalThis.String(object.health_status)
+        : "",
     };
   },
 
@@ -3290,6 +3350,9 @@ export const Task: MessageFns<Task> = {
     if (message.overridesJson !== "") {
       obj.overridesJson = message.overridesJson;
     }
+    if (message.healthStatus !== "") {
+      obj.healthStatus = message.healthStatus;
+    }
     return obj;
   },
 
@@ -3318,6 +3381,7 @@ export const Task: MessageFns<Task> = {
     message.stoppedAt = object.stoppedAt ?? undefined;
     message.version = object.version ?? 0;
     message.overridesJson = object.overridesJson ?? "";
+    message.healthStatus = object.healthStatus ?? "";
     return message;
   },
 };
@@ -6657,6 +6721,288 @@ export const Event: MessageFns<Event> = {
   },
 };
 
+function createBaseGetTaskLogsRequest(): GetTaskLogsRequest {
+  return {
+    cluster: "",
+    task: "",
+    containerName: "",
+    tail: undefined,
+    since: undefined,
+    follow: false,
+    timestamps: false,
+  };
+}
+
+export const GetTaskLogsRequest: MessageFns<GetTaskLogsRequest> = {
+  encode(message: GetTaskLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    if (message.task !== "") {
+      writer.uint32(18).string(message.task);
+    }
+    if (message.containerName !== "") {
+      writer.uint32(26).string(message.containerName);
+    }
+    if (message.tail !== undefined) {
+      writer.uint32(32).uint32(message.tail);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(42).fork()).join();
+    }
+    if (message.follow !== false) {
+      writer.uint32(48).bool(message.follow);
+    }
+    if (message.timestamps !== false) {
+      writer.uint32(56).bool(message.timestamps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTaskLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTaskLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.task = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.containerName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tail = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.timestamps = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTaskLogsRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      task: isSet(object.task) ? globalThis.String(object.task) : "",
+      containerName: isSet(object.containerName)
+        ? globalThis.String(object.containerName)
+        : isSet(object.container_name)
+        ? globalThis.String(object.container_name)
+        : "",
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : undefined,
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      timestamps: isSet(object.timestamps) ? globalThis.Boolean(object.timestamps) : false,
+    };
+  },
+
+  toJSON(message: GetTaskLogsRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.task !== "") {
+      obj.task = message.task;
+    }
+    if (message.containerName !== "") {
+      obj.containerName = message.containerName;
+    }
+    if (message.tail !== undefined) {
+      obj.tail = Math.round(message.tail);
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.timestamps !== false) {
+      obj.timestamps = message.timestamps;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTaskLogsRequest>, I>>(base?: I): GetTaskLogsRequest {
+    return GetTaskLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTaskLogsRequest>, I>>(object: I): GetTaskLogsRequest {
+    const message = createBaseGetTaskLogsRequest();
+    message.cluster = object.cluster ?? "";
+    message.task = object.task ?? "";
+    message.containerName = object.containerName ?? "";
+    message.tail = object.tail ?? undefined;
+    message.since = object.since ?? undefined;
+    message.follow = object.follow ?? false;
+    message.timestamps = object.timestamps ?? false;
+    return message;
+  },
+};
+
+function createBaseGetTaskLogsResponse(): GetTaskLogsResponse {
+  return { data: Buffer.alloc(0), stream: "", containerName: "" };
+}
+
+export const GetTaskLogsResponse: MessageFns<GetTaskLogsResponse> = {
+  encode(message: GetTaskLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.stream !== "") {
+      writer.uint32(18).string(message.stream);
+    }
+    if (message.containerName !== "") {
+      writer.uint32(26).string(message.containerName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTaskLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTaskLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.containerName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTaskLogsResponse {
+    return {
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+      containerName: isSet(object.containerName)
+        ? globalThis.String(object.containerName)
+        : isSet(object.container_name)
+        ? globalThis.String(object.container_name)
+        : "",
+    };
+  },
+
+  toJSON(message: GetTaskLogsResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    if (message.containerName !== "") {
+      obj.containerName = message.containerName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTaskLogsResponse>, I>>(base?: I): GetTaskLogsResponse {
+    return GetTaskLogsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTaskLogsResponse>, I>>(object: I): GetTaskLogsResponse {
+    const message = createBaseGetTaskLogsResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.stream = object.stream ?? "";
+    message.containerName = object.containerName ?? "";
+    return message;
+  },
+};
+
 export type ControlServiceService = typeof ControlServiceService;
 export const ControlServiceService = {
   createCluster: {
@@ -6882,6 +7228,16 @@ export const ControlServiceService = {
     responseSerialize: (value: WatchEventsResponse): Buffer => Buffer.from(WatchEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchEventsResponse => WatchEventsResponse.decode(value),
   },
+  /** A task container's logs, fetched from its node's agent (tail, since, follow). */
+  getTaskLogs: {
+    path: "/berth.v1.ControlService/GetTaskLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: GetTaskLogsRequest): Buffer => Buffer.from(GetTaskLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTaskLogsRequest => GetTaskLogsRequest.decode(value),
+    responseSerialize: (value: GetTaskLogsResponse): Buffer => Buffer.from(GetTaskLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTaskLogsResponse => GetTaskLogsResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -6913,6 +7269,8 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
    * open and sends new events as they are recorded.
    */
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
+  /** A task container's logs, fetched from its node's agent (tail, since, follow). */
+  getTaskLogs: handleServerStreamingCall<GetTaskLogsRequest, GetTaskLogsResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -7212,6 +7570,13 @@ export interface ControlServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchEventsResponse>;
+  /** A task container's logs, fetched from its node's agent (tail, since, follow). */
+  getTaskLogs(request: GetTaskLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<GetTaskLogsResponse>;
+  getTaskLogs(
+    request: GetTaskLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GetTaskLogsResponse>;
 }
 
 export const ControlServiceClient = makeGenericClientConstructor(
@@ -7222,6 +7587,14 @@ export const ControlServiceClient = makeGenericClientConstructor(
   service: typeof ControlServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
