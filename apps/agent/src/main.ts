@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus } from '@berth/proto';
+import Docker from 'dockerode';
 import { pino } from 'pino';
 import { ConfigError, HELP, parseConfig } from './config.js';
 import { TaskEngine } from './engine/task-engine.js';
 import { ContainerStatsSampler } from './facts/container-stats.js';
 import { HeartbeatSampler } from './facts/heartbeat-sampler.js';
 import { readStaticFacts, registeredCapacity } from './facts/node-facts.js';
-import { DockerRuntime } from './runtime/docker-runtime.js';
+import { LogStreamer } from './logs/log-streamer.js';
+import { dockerLogs, findTaskContainer } from './runtime/docker-logs.js';
+import { DockerRuntime, dockerOptions } from './runtime/docker-runtime.js';
 import { ControlPlaneSession } from './session/control-plane-session.js';
 import { StateFile } from './state/state-file.js';
 
@@ -123,6 +126,15 @@ async function inventory(): Promise<InventoryContainer[]> {
   }
 }
 
+// Logs go straight from the engine to the control plane, chunked, never through the task engine.
+const logDocker = new Docker(dockerOptions(cfg.dockerHost));
+const logStreamer = new LogStreamer({
+  find: (taskId, name) => findTaskContainer(logDocker, taskId, name),
+  open: (id, o, signal) => dockerLogs(logDocker, id, o, signal),
+  send: (chunk) => session.send({ $case: 'logs', value: chunk }),
+  log,
+});
+
 const session = new ControlPlaneSession(
   cfg.server,
   {
@@ -170,8 +182,11 @@ const session = new ControlPlaneSession(
       session.send({ $case: 'ack', value: { generation: d.generation } });
       engine.setDesired(d.tasks, true);
     },
+    onLogsRequest: (r) => logStreamer.start(r),
+    onLogsCancel: (id) => logStreamer.cancel(id),
     onDisconnected: () => {
       clearInterval(heartbeat);
+      logStreamer.cancelAll();
       engine.setConnected(false);
     },
   },
@@ -185,6 +200,7 @@ const shutdown = (signal: string) => {
   stopping = true;
   clearInterval(heartbeat);
   statsSampler.stop();
+  logStreamer.cancelAll();
   const drained = cfg.drain
     ? (log.info({ signal }, 'stopping the agent and, with --drain, its containers'), engine.drain().then(flush, (err) => log.error({ err }, 'drain failed; containers may still run')))
     : (log.info({ signal }, 'stopping the agent; containers keep running'), engine.stop(), Promise.resolve());

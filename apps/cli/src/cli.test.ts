@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Api } from './client.js';
 import { runCli } from './cli.js';
+import { parseSince, parseTail } from './commands/logs.js';
 import { jsonProblem } from './commands/taskdef.js';
 import { describeError } from './errors.js';
 import { age, ports } from './output/format.js';
@@ -92,6 +93,97 @@ describe('berth events', () => {
   it('refuses bad flags with the reason', async () => {
     expect((await run(['events', '--since', 'yesterday'])).err).toBe('berth: --since: must be an event id (a whole number), got "yesterday" (see berth --help)\n');
     expect((await run(['events', '--since', '1', '--last', '5'])).err).toBe('berth: events: give --since or --last, not both (see berth --help)\n');
+  });
+});
+
+describe('berth logs', () => {
+  const chunk = (stream: string, text: string) => ({ data: Buffer.from(text), stream, containerName: 'web' });
+
+  it('asks for the task container logs and writes stdout and stderr frames to their own streams', async () => {
+    let asked: unknown;
+    const api = fakeApi({
+      getTaskLogs: async (req, onChunk) => {
+        asked = req;
+        await onChunk(chunk('stdout', 'hello\n'));
+        await onChunk(chunk('stderr', 'oops\n'));
+        await onChunk(chunk('stdout', 'bye\n'));
+      },
+    });
+    const r = await run(['logs', taskId], api);
+    expect(r).toEqual({ code: 0, out: 'hello\nbye\n', err: 'oops\n' });
+    expect(asked).toEqual({ cluster: 'default', task: taskId, containerName: '', tail: undefined, since: undefined, follow: false, timestamps: false });
+  });
+
+  it('passes -f, --container, --tail, --since and --timestamps', async () => {
+    let asked: { since?: Date } & Record<string, unknown> = {};
+    const api = fakeApi({ getTaskLogs: async (req) => void (asked = req as typeof asked) });
+    const before = Date.now();
+    expect((await run(['logs', taskId, '-f', '--container', 'sidecar', '--tail', '100', '--since', '10m', '--timestamps', '--cluster', 'lab'], api)).code).toBe(0);
+    expect(asked).toMatchObject({ cluster: 'lab', task: taskId, containerName: 'sidecar', tail: 100, follow: true, timestamps: true });
+    expect(before - 600_000 - asked.since!.getTime()).toBeLessThanOrEqual(0);
+    expect(Date.now() - 600_000 - asked.since!.getTime()).toBeGreaterThanOrEqual(0);
+    await run(['logs', taskId, '--since', '2026-01-02T03:04:05Z', '--tail', 'all'], api);
+    expect(asked).toMatchObject({ since: new Date('2026-01-02T03:04:05Z'), tail: undefined });
+  });
+
+  it('reads --since as a duration back from now or as a time', () => {
+    const now = new Date('2026-11-25T12:00:00Z');
+    expect(parseSince('30s', now)).toEqual(new Date('2026-11-25T11:59:30Z'));
+    expect(parseSince('10m', now)).toEqual(new Date('2026-11-25T11:50:00Z'));
+    expect(parseSince('2h', now)).toEqual(new Date('2026-11-25T10:00:00Z'));
+    expect(parseSince('1h30m', now)).toEqual(new Date('2026-11-25T10:30:00Z'));
+    expect(parseSince('1d', now)).toEqual(new Date('2026-11-24T12:00:00Z'));
+    expect(parseSince('2026-11-25T11:00:00+01:00', now)).toEqual(new Date('2026-11-25T10:00:00Z'));
+    expect(parseSince('2026-11-20', now)).toEqual(new Date('2026-11-20T00:00:00Z'));
+    for (const bad of ['10', 'yesterday', '10 minutes', '-5m', '2026-13-45', '']) expect(() => parseSince(bad, now)).toThrow(/--since: must be a duration/);
+    expect(parseTail('0')).toBe(0);
+    expect(parseTail(undefined)).toBeUndefined();
+    expect(() => parseTail('-1')).toThrow('--tail: must be a whole number of lines (or all), got "-1"');
+  });
+
+  it('refuses bad usage with the reason', async () => {
+    expect(await run(['logs'])).toMatchObject({ code: 2, err: 'berth: logs: name the task (its id or ARN) (see berth --help)\n' });
+    expect((await run(['logs', taskId, taskId])).err).toContain('logs: one task at a time, got 2');
+    expect((await run(['logs', taskId, '--since', 'soon'])).err).toContain('--since: must be a duration (30s, 10m, 2h, 1h30m) or a time');
+    expect((await run(['logs', taskId, '--tail', 'ten'])).code).toBe(2);
+    expect((await run(['logs', taskId, '--follow-me'])).code).toBe(2);
+    expect((await run(['logs', taskId, '-o', 'json'])).err).toContain('logs: --output json is not supported');
+  });
+
+  it('reports why the logs cannot be read', async () => {
+    const api = fakeApi({
+      getTaskLogs: async () => Promise.reject(Object.assign(new Error('x'), { code: status.FAILED_PRECONDITION, details: 'node n-1 (pi) is disconnected; logs are on that machine' })),
+    });
+    expect(await run(['logs', taskId], api)).toMatchObject({ code: 1, err: 'berth: node n-1 (pi) is disconnected; logs are on that machine\n' });
+  });
+
+  it('ends cleanly on Ctrl-C: the stream is told to stop and the exit code is 0', async () => {
+    let interrupt: (() => void) | undefined;
+    let signal: AbortSignal | undefined;
+    const bytes: string[] = [];
+    const api = fakeApi({
+      getTaskLogs: (_req, onChunk, s) =>
+        new Promise<void>((resolve) => {
+          signal = s;
+          void onChunk(chunk('stdout', 'tick\n'));
+          s!.addEventListener('abort', () => resolve());
+          setTimeout(() => interrupt!(), 5);
+        }),
+    });
+    const io = {
+      out: () => {},
+      err: (t: string) => bytes.push(`err:${t}`),
+      readFile: () => '',
+      writeBytes: (stream: 'stdout' | 'stderr', data: Uint8Array) => void bytes.push(`${stream}:${Buffer.from(data).toString()}`),
+      onInterrupt: (fn: () => void) => {
+        interrupt = fn;
+        return () => (interrupt = undefined);
+      },
+    };
+    expect(await runCli(['logs', taskId, '-f'], io, () => api, {})).toBe(0);
+    expect(signal!.aborted).toBe(true);
+    expect(bytes).toEqual(['stdout:tick\n']);
+    expect(interrupt).toBeUndefined();
   });
 });
 

@@ -3,13 +3,14 @@ import { normalizeTarget } from '@berth/transport';
 import type { Api } from './client.js';
 import { clusterCommands } from './commands/cluster.js';
 import { eventCommands } from './commands/events.js';
+import { logsCommands } from './commands/logs.js';
 import { nodeCommands } from './commands/node.js';
 import { taskCommands } from './commands/task.js';
 import { taskdefCommands } from './commands/taskdef.js';
 import type { Command, Io } from './context.js';
 import { describeError, UsageError } from './errors.js';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...nodeCommands, ...clusterCommands, ...eventCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },
@@ -22,7 +23,7 @@ export function helpText(): string {
   const verbs = Object.entries(COMMANDS).map(([, c]) => `  ${c.usage}\n      ${c.summary}`);
   return `berth: the Berth command line
 
-Usage: berth NOUN VERB [ARGS] [FLAGS]   (and: berth events)
+Usage: berth NOUN VERB [ARGS] [FLAGS]   (and: berth logs, berth events)
 
 ${verbs.join('\n')}
 

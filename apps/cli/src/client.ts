@@ -1,6 +1,7 @@
 import * as proto from '@berth/proto';
 import { clientChannelOptions } from '@berth/transport';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { CliError } from './errors.js';
 
 /** Deadline on every call: a CLI never hangs on a silent server. */
 export const CALL_DEADLINE_MS = 10_000;
@@ -28,6 +29,12 @@ export interface Api {
   updateClusterSettings(r: Partial<proto.UpdateClusterSettingsRequest>): Promise<proto.UpdateClusterSettingsResponse>;
   /** Streams events to `onEvent`; resolves when the server ends the stream (never, when following). */
   watchEvents(r: Partial<proto.WatchEventsRequest>, onEvent: (e: proto.Event) => void): Promise<void>;
+  /**
+   * Streams a task container's logs to `onChunk` (a promise it returns pauses
+   * the stream until it settles); resolves at the end of the logs, or when
+   * `signal` aborts (following never ends by itself).
+   */
+  getTaskLogs(r: Partial<proto.GetTaskLogsRequest>, onChunk: (c: proto.GetTaskLogsResponse) => void | Promise<void>, signal?: AbortSignal): Promise<void>;
   close(): void;
 }
 
@@ -60,6 +67,69 @@ export function grpcApi(target: string): Api {
       stream.on('data', (m: proto.WatchEventsResponse) => m.event && onEvent(m.event));
       stream.on('error', reject);
       stream.on('end', () => resolve());
+    });
+  api.getTaskLogs = (req: Partial<proto.GetTaskLogsRequest>, onChunk: (c: proto.GetTaskLogsResponse) => void | Promise<void>, signal?: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return resolve();
+      const stream = client.getTaskLogs(proto.GetTaskLogsRequest.fromPartial(req));
+      // Response headers: the control plane took the request, so a later UNAVAILABLE is about the node, not it.
+      let opened = false;
+      let settled = false;
+      let paused = false;
+      // A one-shot read must not hang on a silent server: it fails after CALL_DEADLINE_MS without data
+      // (not counting time paused for a slow reader such as a pager). A follower waits as long as it takes.
+      let idle: NodeJS.Timeout | undefined;
+      const armIdle = () => {
+        clearTimeout(idle);
+        if (req.follow || paused || settled) return;
+        idle = setTimeout(() => {
+          stream.cancel();
+          finish(Object.assign(new Error('no logs arrived'), { code: status.DEADLINE_EXCEEDED, details: 'no logs arrived in time' }));
+        }, CALL_DEADLINE_MS);
+      };
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(idle);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = () => {
+        stream.cancel();
+        finish();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      armIdle();
+      stream.on('metadata', () => {
+        opened = true;
+        armIdle();
+      });
+      stream.on('data', (c: proto.GetTaskLogsResponse) => {
+        if (settled) return;
+        armIdle();
+        const wait = onChunk(c);
+        if (!wait) return;
+        paused = true;
+        clearTimeout(idle);
+        stream.pause();
+        wait.then(
+          () => {
+            paused = false;
+            stream.resume();
+            armIdle();
+          },
+          (err) => {
+            stream.cancel();
+            finish(err);
+          },
+        );
+      });
+      stream.on('error', (err: ServiceError) => {
+        if (signal?.aborted && err.code === status.CANCELLED) return finish();
+        finish(opened && err.code === status.UNAVAILABLE && err.details ? new CliError(err.details) : err);
+      });
+      stream.on('end', () => finish());
     });
   return api as unknown as Api;
 }

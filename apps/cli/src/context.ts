@@ -4,6 +4,10 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   readFile(path: string): string;
+  /** Raw bytes to stdout or stderr (logs); resolves when the terminal or pipe can take more. */
+  writeBytes?(stream: 'stdout' | 'stderr', data: Uint8Array): void | Promise<void>;
+  /** Calls `fn` on Ctrl-C instead of exiting; returns the undo. */
+  onInterrupt?(fn: () => void): () => void;
 }
 
 /** What a command gets: its parsed flags and positionals, the API, where to write. */

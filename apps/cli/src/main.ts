@@ -3,12 +3,28 @@ import { readFileSync } from 'node:fs';
 import { runCli } from './cli.js';
 import { grpcApi } from './client.js';
 
+// Output piped into something that stopped reading (`berth logs -f TASK | head`): end quietly.
+for (const s of [process.stdout, process.stderr]) {
+  s.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const code = await runCli(
   process.argv.slice(2),
   {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     readFile: (p) => readFileSync(p, 'utf8'),
+    writeBytes: (stream, data) => {
+      const s = stream === 'stderr' ? process.stderr : process.stdout;
+      if (!s.write(data)) return new Promise<void>((resolve) => s.once('drain', () => resolve()));
+    },
+    onInterrupt: (fn) => {
+      process.once('SIGINT', fn);
+      return () => process.off('SIGINT', fn);
+    },
   },
   grpcApi,
   process.env,

@@ -107,6 +107,7 @@ export const taskCommands: Record<string, Command> = {
         `Definition:  ${definitionName(t.taskDefinitionArn)}`,
         `Node:        ${shortId(t.containerInstanceArn) || '-'}`,
         `Status:      ${t.lastStatus} (desired ${t.desiredStatus})`,
+        `Health:      ${t.healthStatus || 'UNKNOWN'}`,
       ];
       if (t.stopCode || t.stoppedReason) lines.push(`Stopped:     ${t.stopCode}${t.stoppedReason ? `: ${t.stoppedReason}` : ''}`);
       lines.push(`Created:     ${when(t.createdAt)}`);
@@ -117,8 +118,8 @@ export const taskCommands: Record<string, Command> = {
       ctx.io.out(`${lines.join('\n')}\n`);
       ctx.io.out(
         table(
-          ['  NAME', 'STATUS', 'EXIT', 'PORTS', 'RUNTIME ID', 'REASON'],
-          t.containers.map((c) => [`  ${c.name}`, c.lastStatus, c.exitCode, ports(c.networkBindings), c.runtimeId.slice(0, 12), c.reason]),
+          ['  NAME', 'STATUS', 'HEALTH', 'EXIT', 'RESTARTS', 'PORTS', 'RUNTIME ID', 'REASON'],
+          t.containers.map((c) => [`  ${c.name}`, c.lastStatus, c.healthStatus || '-', c.exitCode, c.restartCount, ports(c.networkBindings), c.runtimeId.slice(0, 12), c.reason]),
         ),
       );
     },

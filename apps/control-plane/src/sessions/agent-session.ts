@@ -5,6 +5,7 @@ import {
   PROTOCOL_VERSION,
   type ConnectRequest,
   type ConnectResponse,
+  type ContainerStatsBatch,
   type Heartbeat,
   type Hello,
   type TaskStatus,
@@ -50,6 +51,8 @@ export class AgentSession {
   private pushAgain = false;
   private lastUsageWrite = 0;
   lastHeartbeatAt = 0;
+  /** The agent's latest per-container usage batch. */
+  containerStats: ContainerStatsBatch | undefined;
 
   constructor(
     private readonly ctx: AppContext,
@@ -86,6 +89,10 @@ export class AgentSession {
         return this.onTaskStatus(m.value.tasks);
       case 'ack':
         await setAckedGeneration(this.ctx.db.sql, this.node!.id, m.value.generation);
+        return;
+      case 'stats':
+        // Latest only, in memory: usage is for display, not state.
+        this.containerStats = m.value;
         return;
       case 'logs':
         return this.onLogsChunk(m.value);
@@ -184,6 +191,7 @@ export class AgentSession {
       stopCode: t.stopCode,
       stoppedReason: t.stoppedReason,
       at: t.at,
+      warnings: t.warnings,
       containers: t.containers.map((c) => ({
         name: c.name,
         image: '',
@@ -192,6 +200,7 @@ export class AgentSession {
         exitCode: c.exitCode,
         reason: c.reason || undefined,
         healthStatus: c.healthStatus || undefined,
+        restartCount: c.restartCount || undefined,
         networkBindings: c.networkBindings.map((b) => ({ bindIP: b.bindIp, containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol })),
       })),
     }));

@@ -48,7 +48,7 @@ export class ScriptedAgent {
   }
 
   /** Sends one log chunk for a request (end and error as given). */
-  sendLogs(requestId: string, chunk: Partial<Omit<LogsChunk, 'requestId'>> & { data?: Buffer | string }) {
+  sendLogs(requestId: string, chunk: Partial<Omit<LogsChunk, 'requestId' | 'data'>> & { data?: Buffer | string }) {
     const data = typeof chunk.data === 'string' ? Buffer.from(chunk.data) : (chunk.data ?? Buffer.alloc(0));
     this.send({ $case: 'logs', value: { requestId, stream: 'stdout', end: false, error: '', containerName: '', ...chunk, data } });
   }
@@ -98,6 +98,7 @@ export const hello = (over: Partial<Hello> = {}): Hello => ({
     dockerVersion: '20.10.24',
     registeredCpu: 4096,
     registeredMemoryMib: 3840,
+    deviceModel: '',
   },
   ...over,
 });
