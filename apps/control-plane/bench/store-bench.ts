@@ -8,13 +8,13 @@
  * `_pglite` suffix). `--full` runs the large configuration.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { newTaskId, systemClock, type Random } from '@berth/domain';
 import { insertTasks, migrate, openDatabase, upsertNode, type ContainerRecord, type Database, type NewTask } from '@berth/store';
-import { startTestPostgres } from '@berth/testing';
+import { machine, round, startTestPostgres, stats } from '@berth/testing';
 import { pino } from 'pino';
 import type { AppContext } from '../src/services/context.js';
 import { registerTaskDefinitionOp } from '../src/services/task-definitions.js';
@@ -41,15 +41,6 @@ interface Figures {
 const random: Random = { next: Math.random, bytes: (n) => randomBytes(n) };
 const log = pino({ level: 'silent' });
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function stats(samples: number[]): { p50: number; p99: number; n: number } {
-  const s = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(s, 50), p99: percentile(s, 99), n: s.length };
-}
 
 async function timed<T>(samples: number[], fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -218,21 +209,6 @@ async function benchBackend(db: Database): Promise<Figures> {
   return f;
 }
 
-function round(x: number, digits = 1): number {
-  const m = 10 ** digits;
-  return Math.round(x * m) / m;
-}
-
-function machine(): string {
-  const cpu = cpus();
-  let os = '';
-  try {
-    os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
-  } catch {
-    // not Linux
-  }
-  return `${cpu.length} cores (${cpu[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${os}, Node ${process.version}`;
-}
 
 async function main(): Promise<void> {
   console.log(`bench store: machine ${machine()}`);

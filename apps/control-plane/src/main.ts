@@ -16,6 +16,8 @@ Options:
   --database-url URL         Postgres URL (DATABASE_URL); without it the embedded store is used
   --data-dir DIR             embedded store directory (default ~/.local/share/berth; BERTH_DATA_DIR)
   --heartbeat-interval SECS  how often agents report (default 5)
+  --reconnect-allowance SECS after a start, how long agents get to reconnect before any node's
+                             grace counts (default 30: the agents' longest reconnect backoff)
   --log-level LEVEL          trace, debug, info, warn, error (default info; BERTH_LOG_LEVEL)
   -h, --help                 this help
 `;
@@ -41,6 +43,7 @@ try {
       'database-url': { type: 'string' },
       'data-dir': { type: 'string' },
       'heartbeat-interval': { type: 'string' },
+      'reconnect-allowance': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -57,6 +60,8 @@ if (args.help) {
 const env = process.env;
 const hb = Number(args['heartbeat-interval'] ?? '5');
 if (!(hb >= 1 && hb <= 300)) fail(`--heartbeat-interval: must be 1-300 seconds, got ${args['heartbeat-interval']}`);
+const allowance = Number(args['reconnect-allowance'] ?? '30');
+if (!(Number.isInteger(allowance) && allowance >= 0 && allowance <= 3600)) fail(`--reconnect-allowance: must be 0-3600 seconds, got ${args['reconnect-allowance']}`);
 const log = pino({ level: args['log-level'] ?? env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'control-plane' } });
 const listen = args.listen ?? env.BERTH_LISTEN ?? '0.0.0.0';
 
@@ -68,6 +73,7 @@ try {
     databaseUrl: args['database-url'] ?? env.DATABASE_URL,
     dataDir: args['data-dir'] ?? env.BERTH_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth'),
     heartbeatIntervalMs: hb * 1000,
+    reconnectAllowanceMs: allowance * 1000,
     resyncIntervalMs: 5 * 60_000,
     random: { next: Math.random, bytes: (n) => randomBytes(n) },
     log,

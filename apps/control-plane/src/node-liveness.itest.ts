@@ -27,7 +27,7 @@ describe('node liveness', () => {
   let ctx: AppContext;
 
   const start = async () => {
-    cp = await startControlPlane({ listen: '127.0.0.1', grpcPort: 0, httpPort: 0, dataDir, heartbeatIntervalMs: 1000, resyncIntervalMs: 60_000, clock, random, log });
+    cp = await startControlPlane({ listen: '127.0.0.1', grpcPort: 0, httpPort: 0, dataDir, heartbeatIntervalMs: 1000, reconnectAllowanceMs: 0, resyncIntervalMs: 60_000, clock, random, log });
     agents = new AgentServiceClient(`127.0.0.1:${cp.grpcPort}`, credentials.createInsecure());
     ctx = { db: cp.db, arn: { region: 'local', account: '000000000000' }, clock, random, log, nodesChanged: (ids) => cp.sessions.nodesChanged(ids) };
   };

@@ -22,6 +22,8 @@ export interface ControlPlaneOptions {
   databaseUrl?: string;
   dataDir: string;
   heartbeatIntervalMs: number;
+  /** After this start, how long agents get to reconnect before any node's grace counts (default: their longest backoff). */
+  reconnectAllowanceMs?: number;
   /** How often every connected node gets its full desired set again. */
   resyncIntervalMs: number;
   /** How long STOPPED tasks and events stay describable (defaults: 1 hour, 24 hours). */
@@ -101,7 +103,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const httpPort = typeof httpAddr === 'object' && httpAddr ? httpAddr.port : o.httpPort;
   const resync = setInterval(() => sessions.resyncAll(), o.resyncIntervalMs);
   resync.unref();
-  const liveness = new NodeLivenessController(ctx, sessions, { heartbeatIntervalMs: o.heartbeatIntervalMs });
+  const liveness = new NodeLivenessController(ctx, sessions, { heartbeatIntervalMs: o.heartbeatIntervalMs, startupAllowanceMs: o.reconnectAllowanceMs });
   liveness.start();
   const pruner = new Pruner(ctx, {
     taskRetentionMs: o.taskRetentionMs ?? DEFAULT_TASK_RETENTION_MS,

@@ -41,6 +41,7 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
         {
           name: 'db',
           image: TEST_IMAGE,
+          stopTimeout: 2,
           memory: 32,
           command: ['sh', '-c', 'echo db-starting; sleep 2; touch /tmp/ready; echo db-ready >&2; exec sleep 3600'],
           healthCheck: { command: ['CMD-SHELL', 'test -f /tmp/ready'], interval: 5, timeout: 2, retries: 3 },
@@ -82,6 +83,7 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
         {
           name: 'web',
           image: TEST_IMAGE,
+          stopTimeout: 2,
           memory: 32,
           command: ['httpd', '-f', '-p', '8080', '-h', '/www'],
           portMappings: [{ containerPort: 8080 }],
@@ -90,6 +92,7 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
         {
           name: 'writer',
           image: TEST_IMAGE,
+          stopTimeout: 2,
           memory: 32,
           environmentFiles: [{ value: envFile, type: 's3' }],
           command: ['sh', '-c', 'echo "$FROM_FILE" > /shared/f; echo scratch > /scratch/s; exec sleep 3600'],
@@ -128,6 +131,7 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
         {
           name: 'app',
           image: TEST_IMAGE,
+          stopTimeout: 2,
           memory: 32,
           command: ['sh', '-c', 'touch /tmp/ok; sleep 7; rm /tmp/ok; exec sleep 3600'],
           healthCheck: { command: ['CMD-SHELL', 'test -f /tmp/ok'], interval: 5, timeout: 2, retries: 1 },
@@ -162,6 +166,7 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
         {
           name: 'server',
           image: TEST_IMAGE,
+          stopTimeout: 2,
           memory: 32,
           command: ['sh', '-c', `mkdir -p /www && echo pong > /www/index.html && exec httpd -f -p ${port} -h /www`],
           portMappings: [{ containerPort: port }],
@@ -170,6 +175,7 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
         {
           name: 'client',
           image: TEST_IMAGE,
+          stopTimeout: 2,
           memory: 32,
           command: ['sh', '-c', `until wget -q -O /tmp/got http://127.0.0.1:${port}/; do sleep 0.2; done; exec sleep 3600`],
           healthCheck: { command: ['CMD-SHELL', 'grep -q pong /tmp/got'], interval: 5, timeout: 2, retries: 3 },
@@ -183,7 +189,7 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
     const containers = containersOf(id);
     const pause = containers.find((c) => c.labels['berth.role'] === 'pause');
     expect(pause, 'the namespace holder').toBeDefined();
-    for (const c of containers.filter((x) => x !== pause)) expect(c.info.HostConfig.NetworkMode).toBe(`container:${pause!.info.Name.slice(1)}`);
+    for (const c of containers.filter((x) => x !== pause)) expect(c.info.HostConfig.NetworkMode).toBe(`container:${pause!.id}`);
     expect(await waitFor('the task port on the node', () => get(`http://127.0.0.1:${port}/`), 20_000)).toBe('pong\n');
     const events = await cluster.events();
     expect(events.some((e) => e.kind === 'task.warning' && e.subject === id && e.message.includes('awslogs'))).toBe(true);

@@ -50,7 +50,7 @@ describe.runIf(run)('first task, end to end', () => {
 
   const startControlPlane = () =>
     new BerthProcess('control-plane', 'apps/control-plane/dist/main.js', [
-      '--listen', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--data-dir', join(work, 'cp'), '--heartbeat-interval', '1',
+      '--listen', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--data-dir', join(work, 'cp'), '--heartbeat-interval', '1', '--reconnect-allowance', '0',
     ]);
 
   const startAgent = () => new BerthProcess('agent', 'apps/agent/dist/main.js', ['--server', server, '--data-dir', join(work, 'agent'), '--label', 'room=lab']);

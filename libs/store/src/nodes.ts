@@ -106,13 +106,17 @@ export interface LostNode {
   graceSeconds: number;
 }
 
-/** Disconnected nodes whose grace ran out and that still hold tasks not STOPPED. */
-export async function findLostNodes(q: Queryable, now: Date): Promise<LostNode[]> {
+/**
+ * Disconnected nodes whose grace ran out and that still hold tasks not
+ * STOPPED. `graceFrom`: no grace counts from before this time (after a
+ * control-plane start, agents may still be waiting out their reconnect backoff).
+ */
+export async function findLostNodes(q: Queryable, now: Date, graceFrom: Date = new Date(0)): Promise<LostNode[]> {
   const rows = await q`
     SELECT n.id, n.cluster, c.node_lost_grace_seconds AS grace
     FROM nodes n JOIN clusters c ON c.name = n.cluster
     WHERE NOT n.agent_connected AND n.disconnected_at IS NOT NULL
-      AND n.disconnected_at + make_interval(secs => c.node_lost_grace_seconds) <= ${now}
+      AND GREATEST(n.disconnected_at, ${graceFrom}::timestamptz) + make_interval(secs => c.node_lost_grace_seconds) <= ${now}
       AND EXISTS (SELECT 1 FROM tasks t WHERE t.node_id = n.id AND t.last_status <> 'STOPPED')`;
   return rows.map((r) => ({ id: r.id, cluster: r.cluster, graceSeconds: r.grace }));
 }

@@ -2,3 +2,4 @@
 export * from './environment.js';
 export * from './postgres-server.js';
 export * from './wait.js';
+export * from './bench.js';

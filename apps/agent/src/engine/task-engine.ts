@@ -15,6 +15,9 @@ export const RECONCILE_RETRY_MS = 5_000;
 export const RESYNC_INTERVAL_MS = 30_000;
 /** How often a start waiting on dependsOn re-reads its dependencies. */
 export const DEPENDENCY_POLL_MS = 200;
+/** After a die event, how often and how many times to re-list until the list shows the exit. */
+export const DIE_RECHECK_MS = 20;
+export const DIE_RECHECKS = 50;
 /** ECS agent's default for how long a container waits for its dependencies (startTimeout). */
 export const DEFAULT_START_TIMEOUT_SEC = 180;
 export const OOM_REASON = 'OutOfMemoryError: Container killed due to memory usage';
@@ -68,6 +71,8 @@ export class TaskEngine {
   private readonly seen = new Map<string, string>();
   private readonly warned = new Set<string>();
   private readonly busy = new Set<string>();
+  /** Containers the engine said died, until its list says so too (the list lags the event by a few ms). */
+  private readonly dying = new Map<string, number>();
   private lastActual: ManagedContainer[] = [];
   private running = false;
   private again = false;
@@ -157,7 +162,11 @@ export class TaskEngine {
     this.unsubscribe?.();
     this.unsubscribe = this.runtime.subscribe(
       (e) => {
-        if (e.action === 'die' || e.action === 'oom' || e.action.startsWith('health_status')) this.trigger();
+        if (e.action === 'die' || e.action === 'oom' || e.action.startsWith('health_status')) {
+          this.log.debug({ container: e.id?.slice(0, 12), taskId: e.taskId, action: e.action }, 'engine event');
+          if (e.action === 'die' && e.id) this.dying.set(e.id, 0);
+          this.trigger();
+        }
       },
       (err) => {
         this.log.debug({ err: err.message }, 'docker event stream lost; re-subscribing');
@@ -206,6 +215,14 @@ export class TaskEngine {
     const actual = await this.runtime.list();
     this.lastActual = actual;
     const now = this.now();
+    for (const [id, tries] of this.dying) {
+      const c = actual.find((x) => x.id === id);
+      if (!c || c.state !== 'running' || tries >= DIE_RECHECKS) this.dying.delete(id);
+      else {
+        this.dying.set(id, tries + 1);
+        setTimeout(() => this.trigger(), DIE_RECHECK_MS).unref();
+      }
+    }
     for (const c of actual) {
       const r = this.restarts.get(`${c.taskId}/${c.containerName}`);
       if (r && (c.state === 'exited' || c.state === 'dead') && (r.lastExitAt === undefined || r.lastExitAt < r.lastStartAt)) r.lastExitAt = now;
@@ -220,6 +237,9 @@ export class TaskEngine {
     clearTimeout(this.wakeTimer);
     if (wakeAt !== undefined) this.wakeTimer = setTimeout(() => this.trigger(), Math.max(0, wakeAt - now) + 5);
     const byTask = groupByTask(actual);
+    const work = actions.filter((a) => a.kind !== 'observe');
+    this.log.trace({ connected: this.connected, desired: views.length, actual: actual.map((c) => `${c.containerName}:${c.state}`), actions: actions.map((a) => a.kind) }, 'pass');
+    if (work.length > 0) this.log.debug({ actions: work.map((a) => `${a.kind}${'taskId' in a ? ` ${a.taskId}` : ''}`), busy: [...this.busy] }, 'reconcile');
     for (const a of actions) {
       const key = a.kind === 'remove-orphans' ? '*orphans' : a.taskId;
       if (this.busy.has(key)) continue; // its action in flight triggers a new pass when done

@@ -1,4 +1,5 @@
 import { appendEvents, bumpGenerations, findLostNodes, stopTasksOfNode } from '@berth/store';
+import { BACKOFF_MAX_MS } from '@berth/transport';
 import { status } from '@grpc/grpc-js';
 import type { AppContext } from '../services/context.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
@@ -11,6 +12,8 @@ export interface LivenessSettings {
   heartbeatIntervalMs: number;
   missedHeartbeats?: number;
   checkIntervalMs?: number;
+  /** How long after this controller starts grace may begin (default BACKOFF_MAX_MS, the agents' longest reconnect wait). */
+  startupAllowanceMs?: number;
 }
 
 /**
@@ -25,12 +28,20 @@ export interface LivenessSettings {
 export class NodeLivenessController {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /**
+   * Agents that lost the control plane back off up to BACKOFF_MAX_MS between
+   * attempts: after a start of the control plane, a node's grace counts only
+   * from when its agent could have tried again.
+   */
+  private readonly graceFrom: Date;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly sessions: SessionRegistry,
     private readonly settings: LivenessSettings,
-  ) {}
+  ) {
+    this.graceFrom = new Date(ctx.clock.now().getTime() + (settings.startupAllowanceMs ?? BACKOFF_MAX_MS));
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.settings.checkIntervalMs ?? LIVENESS_CHECK_INTERVAL_MS);
@@ -54,7 +65,7 @@ export class NodeLivenessController {
           .filter((s) => s.registered && now.getTime() - s.lastHeartbeatAt > limit)
           .map((s) => s.fail(status.UNAVAILABLE, `no heartbeat for ${Math.round((now.getTime() - s.lastHeartbeatAt) / 1000)} s`)),
       );
-      for (const node of await findLostNodes(this.ctx.db.sql, now)) {
+      for (const node of await findLostNodes(this.ctx.db.sql, now, this.graceFrom)) {
         const reason = `Node ${node.id} lost: no contact with its agent for more than ${node.graceSeconds} s`;
         const stopped = await this.ctx.db.sql.begin(async (tx) => {
           const ids = await stopTasksOfNode(tx, node.id, 'NodeLost', reason, now);
