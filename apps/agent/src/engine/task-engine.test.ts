@@ -1,0 +1,188 @@
+import type { DesiredTask, TaskStatus } from '@berth/proto';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { ContainerEvent, ContainerInspection, ContainerRuntime, CreateSpec, ManagedContainer } from '../runtime/container-runtime.js';
+import { TaskEngine } from './task-engine.js';
+
+/** An in-memory engine: containers by id, states the test moves, an event stream the test feeds. */
+class FakeRuntime implements ContainerRuntime {
+  containers = new Map<string, { spec: CreateSpec; state: string; exitCode?: number; health?: 'healthy' | 'unhealthy' | 'starting'; startedAt?: Date }>();
+  log: string[] = [];
+  private onEvent: ((e: ContainerEvent) => void) | undefined;
+  private next = 0;
+  failStartOf = new Set<string>();
+
+  async version() { return 'fake'; }
+  async info() { return { version: 'fake', arch: 'amd64', rootDir: '/var/lib/docker' }; }
+  async list(): Promise<ManagedContainer[]> {
+    return [...this.containers].map(([id, c]) => ({
+      id,
+      taskId: c.spec.labels['berth.task-id']!,
+      containerName: c.spec.labels['berth.container-name']!,
+      state: c.state,
+      exitCode: c.exitCode,
+      health: c.health,
+      ...(c.spec.labels['berth.role'] ? { role: c.spec.labels['berth.role'] } : {}),
+    }));
+  }
+  async ensureImage() {}
+  async ensureVolume() {}
+  async removeTaskVolumes() {}
+  async ensurePauseImage() {}
+  async create(spec: CreateSpec) {
+    const id = `c${++this.next}`;
+    this.containers.set(id, { spec, state: 'created' });
+    this.log.push(`create ${spec.labels['berth.container-name']}`);
+    return id;
+  }
+  async start(id: string) {
+    const c = this.containers.get(id)!;
+    const name = c.spec.labels['berth.container-name']!;
+    if (this.failStartOf.has(name)) throw Object.assign(new Error('exec: "nope": not found'), { statusCode: 400 });
+    c.state = 'running';
+    c.exitCode = undefined;
+    c.startedAt = new Date();
+    if (c.spec.healthcheck) c.health = 'starting';
+    this.log.push(`start ${name}`);
+  }
+  async inspect(id: string): Promise<ContainerInspection | undefined> {
+    const c = this.containers.get(id);
+    return c && { id, state: c.state, exitCode: c.exitCode, oomKilled: false, ports: [], health: c.health, startedAt: c.startedAt };
+  }
+  async stop(id: string) {
+    const c = this.containers.get(id);
+    if (c && c.state === 'running') {
+      c.state = 'exited';
+      c.exitCode = 143;
+      this.log.push(`stop ${c.spec.labels['berth.container-name']}`);
+    }
+  }
+  async remove(id: string) {
+    this.containers.delete(id);
+  }
+  async usage() { return undefined; }
+  subscribe(onEvent: (e: ContainerEvent) => void) {
+    this.onEvent = onEvent;
+    return () => undefined;
+  }
+  byName(name: string): [string, { state: string; exitCode?: number; health?: 'healthy' | 'unhealthy' | 'starting' }] {
+    return [...this.containers].find(([, c]) => c.spec.labels['berth.container-name'] === name)!;
+  }
+  exit(name: string, code: number) {
+    const [id, c] = this.byName(name);
+    c.state = 'exited';
+    c.exitCode = code;
+    this.onEvent?.({ id, action: 'die' });
+  }
+}
+
+const until = async (what: string, ok: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+function desired(taskId: string, containerDefinitions: object[], networkMode = 'bridge'): DesiredTask {
+  return { taskId, taskArn: `arn:t/${taskId}`, cluster: 'default', family: 'f', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: JSON.stringify({ family: 'f', networkMode, containerDefinitions }) };
+}
+
+function setup() {
+  const rt = new FakeRuntime();
+  const reports: TaskStatus[] = [];
+  const engine = new TaskEngine(rt, { report: (s) => reports.push(s), finished: () => undefined, dockerReachable: () => undefined }, pino({ level: 'silent' }), {
+    mapping: { bindIp: '127.0.0.1', pauseImage: 'p:1' },
+    pullPolicy: 'if-not-present',
+  });
+  const last = (taskId: string) => [...reports].reverse().find((r) => r.taskId === taskId);
+  return { rt, engine, reports, last };
+}
+
+describe('TaskEngine', () => {
+  it('creates every container, then starts each when its dependsOn condition holds', async () => {
+    const { rt, engine, last } = setup();
+    engine.setConnected(true);
+    engine.start();
+    engine.setDesired([desired('t1', [
+      { name: 'web', image: 'x', dependsOn: [{ containerName: 'db', condition: 'HEALTHY' }, { containerName: 'migrate', condition: 'SUCCESS' }] },
+      { name: 'migrate', image: 'x', essential: false, dependsOn: [{ containerName: 'db', condition: 'HEALTHY' }] },
+      { name: 'db', image: 'x', healthCheck: { command: ['CMD', 'true'] } },
+    ])], true);
+    await until('db started', () => rt.log.includes('start db'));
+    expect(rt.log.slice(0, 3).sort()).toEqual(['create db', 'create migrate', 'create web']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rt.log).not.toContain('start migrate'); // db is not healthy yet
+    rt.byName('db')[1].health = 'healthy';
+    await until('migrate started', () => rt.log.includes('start migrate'));
+    expect(rt.log).not.toContain('start web');
+    rt.exit('migrate', 0);
+    await until('web started', () => rt.log.includes('start web'));
+    await until('RUNNING reported', () => last('t1')?.lastStatus === 'RUNNING');
+    expect(last('t1')!.healthStatus).toBe('HEALTHY');
+    engine.stop();
+  });
+
+  it('fails the task when a SUCCESS dependency exits non-zero, removing what it created', async () => {
+    const { rt, engine, last } = setup();
+    engine.setConnected(true);
+    engine.start();
+    engine.setDesired([desired('t2', [
+      { name: 'app', image: 'x', dependsOn: [{ containerName: 'init', condition: 'SUCCESS' }] },
+      { name: 'init', image: 'x', essential: false },
+    ])], true);
+    await until('init started', () => rt.log.includes('start init'));
+    rt.exit('init', 3);
+    await until('STOPPED reported', () => last('t2')?.lastStatus === 'STOPPED');
+    expect(last('t2')).toMatchObject({ stopCode: 'TaskFailedToStart' });
+    expect(last('t2')!.stoppedReason).toMatch(/^DependencyFailed: app depends on init \(SUCCESS\), which exited with code 3/);
+    expect(rt.containers.size).toBe(0);
+    expect(rt.log).not.toContain('start app');
+    engine.stop();
+  });
+
+  it('reports a container that cannot start as TaskFailedToStart with the engine\'s reason', async () => {
+    const { rt, engine, last } = setup();
+    rt.failStartOf.add('app');
+    engine.setConnected(true);
+    engine.start();
+    engine.setDesired([desired('t3', [{ name: 'app', image: 'x' }])], true);
+    await until('STOPPED reported', () => last('t3')?.lastStatus === 'STOPPED');
+    expect(last('t3')!.stoppedReason).toBe('CannotStartContainerError: app: exec: "nope": not found');
+    expect(last('t3')!.containers[0]!.reason).toBe(last('t3')!.stoppedReason);
+    engine.stop();
+  });
+
+  it('connected: an essential exit stops the task; away: it is restarted in place and counted', async () => {
+    const { rt, engine, last } = setup();
+    engine.setConnected(false);
+    engine.start();
+    engine.setDesired([desired('t4', [{ name: 'app', image: 'x' }])], false);
+    await until('running', () => last('t4')?.lastStatus === 'RUNNING');
+    rt.exit('app', 137);
+    await until('restarted', () => last('t4')?.containers[0]?.restartCount === 1 && rt.byName('app')[1].state === 'running');
+    expect(last('t4')!.lastStatus).toBe('RUNNING');
+    engine.setConnected(true);
+    rt.exit('app', 1);
+    await until('stopped', () => last('t4')?.lastStatus === 'STOPPED');
+    expect(last('t4')).toMatchObject({ stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited' });
+    expect(last('t4')!.containers[0]).toMatchObject({ exitCode: 1, lastStatus: 'STOPPED', restartCount: 1 });
+    engine.stop();
+  });
+
+  it('awsvpc: the namespace holder starts first and goes last', async () => {
+    const { rt, engine, last } = setup();
+    engine.setConnected(true);
+    engine.start();
+    const t = desired('t5', [{ name: 'app', image: 'x' }], 'awsvpc');
+    engine.setDesired([t], true);
+    await until('running', () => last('t5')?.lastStatus === 'RUNNING');
+    expect(rt.log).toEqual(['create .pause', 'start .pause', 'create app', 'start app']);
+    expect(rt.byName('app')[1]).toBeDefined();
+    engine.setDesired([{ ...t, desiredStatus: 'STOPPED' }], true);
+    await until('stopped', () => last('t5')?.lastStatus === 'STOPPED');
+    expect(rt.log.slice(4)).toEqual(['stop app']);
+    expect(rt.containers.size).toBe(0);
+    engine.stop();
+  });
+});
