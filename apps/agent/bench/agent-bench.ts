@@ -127,27 +127,33 @@ async function rawStart(i: number): Promise<number> {
   return ms;
 }
 
-/** RSS (MB) and cumulative CPU seconds of a process, from /proc. */
-function usage(pid: number): { rssMb: number; cpuS: number } {
+/** RSS and private (anonymous, dirty) memory in MB, and cumulative CPU seconds of a process, from /proc. */
+function usage(pid: number): { rssMb: number; privateMb: number; cpuS: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const privateKb = Number(/Private_Dirty:\s+(\d+)/.exec(rollup)?.[1] ?? 0);
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  return { rssMb: rssKb / 1024, cpuS: ticks / 100 };
+  return { rssMb: rssKb / 1024, privateMb: privateKb / 1024, cpuS: ticks / 100 };
 }
 
 /** Samples the agent every second for `seconds`: mean and max RSS, CPU % of one core over the window. */
-async function measure(pid: number, seconds: number): Promise<{ rssMean: number; rssMax: number; cpuPct: number }> {
+async function measure(pid: number, seconds: number): Promise<{ rssMean: number; rssMax: number; privateMean: number; cpuPct: number }> {
   const start = usage(pid);
   const t0 = performance.now();
   const rss: number[] = [];
+  const priv: number[] = [];
   for (let i = 0; i < seconds; i++) {
     await sleep(1000);
-    rss.push(usage(pid).rssMb);
+    const u = usage(pid);
+    rss.push(u.rssMb);
+    priv.push(u.privateMb);
   }
   const end = usage(pid);
   const elapsed = (performance.now() - t0) / 1000;
-  return { rssMean: rss.reduce((a, b) => a + b, 0) / rss.length, rssMax: Math.max(...rss), cpuPct: ((end.cpuS - start.cpuS) / elapsed) * 100 };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { rssMean: mean(rss), rssMax: Math.max(...rss), privateMean: mean(priv), cpuPct: ((end.cpuS - start.cpuS) / elapsed) * 100 };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -172,7 +178,7 @@ async function main(): Promise<void> {
     await cp.welcomed;
     await sleep(10_000); // start-up work done (facts, first samples)
     const idle = await measure(agent.pid!, IDLE_S);
-    say(`idle (0 tasks) over ${IDLE_S} s: RSS mean ${round(idle.rssMean)} MB, max ${round(idle.rssMax)} MB, CPU ${round(idle.cpuPct, 2)} % of one core`);
+    say(`idle (0 tasks) over ${IDLE_S} s: RSS mean ${round(idle.rssMean)} MB, max ${round(idle.rssMax)} MB (private ${round(idle.privateMean)} MB), CPU ${round(idle.cpuPct, 2)} % of one core`);
 
     // Task starts, interleaved with raw engine starts of the same container.
     const tasks: DesiredTask[] = [];
@@ -191,7 +197,7 @@ async function main(): Promise<void> {
 
     await sleep(5_000);
     const busy = await measure(agent.pid!, BUSY_S);
-    say(`${tasks.length} tasks over ${BUSY_S} s: RSS mean ${round(busy.rssMean)} MB, max ${round(busy.rssMax)} MB, CPU ${round(busy.cpuPct, 2)} % of one core, ${cp.heartbeats} heartbeats so far`);
+    say(`${tasks.length} tasks over ${BUSY_S} s: RSS mean ${round(busy.rssMean)} MB, max ${round(busy.rssMax)} MB (private ${round(busy.privateMean)} MB), CPU ${round(busy.cpuPct, 2)} % of one core, ${cp.heartbeats} heartbeats so far`);
 
     // Crash to restart: containers with a restartPolicy, killed one at a time.
     const restartTasks = Array.from({ length: RESTARTS }, (_, i) => task(i, true));
@@ -218,9 +224,11 @@ async function main(): Promise<void> {
     const figures: Array<[string, number, string]> = [
       ['rss_mb_idle', round(idle.rssMean), 'MB'],
       ['rss_mb_idle_max', round(idle.rssMax), 'MB'],
+      ['private_mb_idle', round(idle.privateMean), 'MB'],
       ['cpu_pct_idle', round(idle.cpuPct, 2), '%'],
       ['rss_mb_20_tasks', round(busy.rssMean), 'MB'],
       ['rss_mb_20_tasks_max', round(busy.rssMax), 'MB'],
+      ['private_mb_20_tasks', round(busy.privateMean), 'MB'],
       ['cpu_pct_20_tasks', round(busy.cpuPct, 2), '%'],
       ['start_ms_p50', round(a.p50), 'ms'],
       ['docker_start_ms_p50', round(r.p50), 'ms'],

@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// First: a small agent (no optimizing compiler; dockerode without ssh2 and BuildKit). See the modules.
+import './lean-v8.js';
+import './runtime/lean-dockerode.js';
 import { PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus } from '@berth/proto';
 import Docker from 'dockerode';
 import { pino } from 'pino';

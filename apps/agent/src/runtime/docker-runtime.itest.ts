@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { requireDocker, TEST_IMAGE, waitFor } from '@berth/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ContainerEvent } from './container-runtime.js';
-import { toCreateSpec } from './create-spec.js';
+import { planTask, toCreateSpec } from './create-spec.js';
 import { DockerRuntime } from './docker-runtime.js';
 
 const run = requireDocker();
@@ -69,5 +70,36 @@ describe.runIf(run)('DockerRuntime on the real engine', () => {
     await expect(docker.ensureImage(TEST_IMAGE, 'never')).resolves.toBeUndefined();
     await expect(docker.ensureImage('berth/not-here:1', 'never')).rejects.toThrow('the pull policy is never');
     await expect(docker.ensureImage('127.0.0.1:1/berth/nope:1', 'if-not-present')).rejects.toThrow();
+  });
+
+  it('builds the awsvpc namespace holder image locally; it runs and holds a namespace that another container joins', async () => {
+    const image = `berth-itest/pause:${process.pid}`;
+    await docker.ensurePauseImage(image);
+    await docker.ensurePauseImage(image); // present: nothing to do
+    const plan = planTask(task, { family: 'itest', networkMode: 'awsvpc', containerDefinitions: [{ name: 'app', image: TEST_IMAGE, command: ['sleep', '30'], stopTimeout: 1 }] }, { bindIp: '127.0.0.1', pauseImage: image });
+    const pauseId = await docker.create(plan.pause!);
+    await docker.start(pauseId);
+    const appId = await docker.create(plan.containers.get('app')!);
+    await docker.start(appId);
+    expect((await docker.inspect(pauseId))?.state).toBe('running');
+    expect((await docker.inspect(appId))?.state).toBe('running');
+    const listed = (await docker.list()).filter((c) => c.taskId === taskId && c.role === 'pause');
+    expect(listed.map((c) => c.id)).toEqual([pauseId]);
+    const u = await docker.usage(appId);
+    expect(u!.memoryBytes).toBeGreaterThan(0);
+    expect(u!.cpuTotalNs).toBeGreaterThan(0);
+    await docker.remove(appId);
+    await docker.remove(pauseId);
+    execFileSync('docker', ['rmi', image], { stdio: 'pipe' });
+  });
+
+  it('creates task volumes with their driver options, refuses a missing shared volume without autoprovision, removes a task\'s volumes', async () => {
+    const name = `berth-${taskId}-data`;
+    await docker.ensureVolume({ name, driver: 'local', driverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m' }, labels: { 'berth.managed': 'true', 'berth.task-id': taskId }, shared: false, autoprovision: true });
+    const info = JSON.parse(execFileSync('docker', ['volume', 'inspect', name], { encoding: 'utf8' }))[0];
+    expect(info.Options).toEqual({ type: 'tmpfs', device: 'tmpfs', o: 'size=1m' });
+    await expect(docker.ensureVolume({ name: `berth-itest-missing-${process.pid}`, driver: 'local', driverOpts: {}, labels: {}, shared: true, autoprovision: false })).rejects.toThrow(/does not exist on this node/);
+    await docker.removeTaskVolumes(taskId);
+    expect(execFileSync('docker', ['volume', 'ls', '-q', '--filter', `label=berth.task-id=${taskId}`], { encoding: 'utf8' }).trim()).toBe('');
   });
 });
