@@ -14,6 +14,7 @@
  * Flags: --idle-seconds N (default 60), --busy-seconds N (default 300), --starts N (default 20).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,8 +92,11 @@ class StandInControlPlane {
   }
 }
 
+/** Task ids unique to this run, so containers left by an interrupted run are never taken for this one's. */
+const RUN = randomBytes(4).toString('hex');
+
 function task(i: number, restart = false): DesiredTask {
-  const taskId = `${restart ? 'r' : 'b'}${String(i).padStart(31, '0')}`;
+  const taskId = `${RUN}${restart ? 'r' : 'b'}${String(i).padStart(23, '0')}`;
   const def = {
     family: 'bench',
     containerDefinitions: [
@@ -174,6 +178,13 @@ async function main(): Promise<void> {
   const agent: ChildProcess = spawn(process.execPath, [join(repoRoot, 'apps/agent/dist/main.js'), '--server', `127.0.0.1:${port}`, '--data-dir', dataDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  // Interrupted: take the agent down too (it would otherwise keep managing the bench's containers).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      agent.kill('SIGTERM');
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
     await cp.welcomed;
     await sleep(10_000); // start-up work done (facts, first samples)

@@ -244,6 +244,21 @@ const APPLIED_CONTAINER_FIELDS = new Set([
   'disableNetworking',
 ]);
 
+/**
+ * Container fields of a (registered, so valid) definition that no node applies,
+ * as paths: the agent reports them with the task, so a task's events say what
+ * it runs without.
+ */
+export function notAppliedContainerFields(spec: TaskDefinitionSpec): string[] {
+  const out: string[] = [];
+  for (const c of spec.containerDefinitions ?? []) {
+    for (const [key, value] of Object.entries(c)) {
+      if (!APPLIED_CONTAINER_FIELDS.has(key) && value !== undefined && value !== null && !isEmpty(value)) out.push(`containerDefinitions[${c.name}].${key}`);
+    }
+  }
+  return out;
+}
+
 const APPLIED_TASK_FIELDS = new Set(['family', 'containerDefinitions', 'cpu', 'memory', 'networkMode', 'tags', 'volumes']);
 
 /** What Berth does instead of an AWS-only field, for the warning text. */

@@ -3,3 +3,4 @@ export * from './environment.js';
 export * from './postgres-server.js';
 export * from './wait.js';
 export * from './bench.js';
+export * from './registry.js';

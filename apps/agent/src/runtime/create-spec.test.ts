@@ -146,6 +146,11 @@ describe('toCreateSpec', () => {
     expect(plan.warnings).toEqual(['containerDefinitions[side].environmentFiles: arn:aws:s3:::b/k.env: S3 files are not read off AWS; put the file on the node and give its absolute path']);
   });
 
+  it('says which fields of the definition no node applies', () => {
+    const plan = planTask(task, { family: 'w', containerDefinitions: [{ name: 'app', image: 'x', memory: 8, secrets: [{ name: 'A', valueFrom: 'arn:aws:ssm:x' }], links: [] }] }, { bindIp: '0.0.0.0', pauseImage: 'p:1' });
+    expect(plan.warnings).toEqual(['containerDefinitions[app].secrets: not applied on Berth nodes']);
+  });
+
   it('reads environment files as Docker does', () => {
     expect(parseEnvFile('# comment\nA=1\n\n  B=two words \nnot-a-pair\r\nC=\n')).toEqual(['A=1', 'B=two words', 'C=']);
   });

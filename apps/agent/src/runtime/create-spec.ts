@@ -1,4 +1,4 @@
-import type { ContainerDefinition, TaskDefinitionSpec, Volume } from '@berth/domain';
+import { notAppliedContainerFields, type ContainerDefinition, type TaskDefinitionSpec, type Volume } from '@berth/domain';
 import type { DesiredTask } from '@berth/proto';
 import type { CreateSpec, HostConfig, VolumeSpec } from './container-runtime.js';
 import {
@@ -49,7 +49,7 @@ export interface TaskPlan {
  * are read by the caller and passed in `envFiles` (container name -> lines).
  */
 export function planTask(task: DesiredTask, spec: TaskDefinitionSpec, o: MappingOptions, envFiles: Map<string, string[]> = new Map()): TaskPlan {
-  const warnings: string[] = [];
+  const warnings: string[] = notAppliedContainerFields(spec).map((f) => `${f}: not applied on Berth nodes`);
   const mode = spec.networkMode ?? 'bridge';
   const labels = baseLabels(task);
   const volumes = new Map<string, { mount: 'bind' | 'volume'; source: string }>();

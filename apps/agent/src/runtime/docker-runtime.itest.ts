@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { requireDocker, TEST_IMAGE, waitFor } from '@berth/testing';
+import { requireDocker, requireRegistry, startTestRegistry, TEST_IMAGE, waitFor } from '@berth/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ContainerEvent } from './container-runtime.js';
 import { planTask, toCreateSpec } from './create-spec.js';
@@ -101,5 +101,34 @@ describe.runIf(run)('DockerRuntime on the real engine', () => {
     await expect(docker.ensureVolume({ name: `berth-itest-missing-${process.pid}`, driver: 'local', driverOpts: {}, labels: {}, shared: true, autoprovision: false })).rejects.toThrow(/does not exist on this node/);
     await docker.removeTaskVolumes(taskId);
     expect(execFileSync('docker', ['volume', 'ls', '-q', '--filter', `label=berth.task-id=${taskId}`], { encoding: 'utf8' }).trim()).toBe('');
+  });
+});
+
+describe.runIf(run && requireRegistry())('image pull policies against a registry on 127.0.0.1', () => {
+  const docker = new DockerRuntime(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
+
+  it('never: refuses a missing image; if-not-present: pulls once; always: asks the registry every time', async () => {
+    const registry = await startTestRegistry();
+    const ref = `${registry.host}/berth/busybox:pull-${process.pid}`;
+    try {
+      execFileSync('docker', ['tag', TEST_IMAGE, ref]);
+      execFileSync('docker', ['push', ref], { stdio: 'pipe' });
+      execFileSync('docker', ['rmi', ref], { stdio: 'pipe' });
+      const manifestGets = () => registry.log().split('\n').filter((l) => l.includes('GET') && l.includes(`/manifests/pull-${process.pid}`)).length;
+
+      await expect(docker.ensureImage(ref, 'never')).rejects.toThrow(/not on this node and the pull policy is never/);
+      await docker.ensureImage(ref, 'if-not-present');
+      execFileSync('docker', ['image', 'inspect', ref], { stdio: 'pipe' });
+      const afterFirst = manifestGets();
+      expect(afterFirst).toBeGreaterThan(0);
+      await docker.ensureImage(ref, 'if-not-present');
+      await docker.ensureImage(ref, 'never');
+      expect(manifestGets()).toBe(afterFirst); // present: the registry is not asked
+      await docker.ensureImage(ref, 'always');
+      await waitFor('the registry to log the pull', () => manifestGets() > afterFirst, 5_000);
+    } finally {
+      execFileSync('docker', ['rmi', '-f', ref], { stdio: 'pipe' });
+      await registry.stop();
+    }
   });
 });
