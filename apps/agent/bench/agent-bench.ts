@@ -11,7 +11,9 @@
  *    (interleaved, one of each at a time);
  *  - crash to restart: an essential container with a restartPolicy killed ->
  *    running again (the first restart, which is immediate).
- * Flags: --idle-seconds N (default 60), --busy-seconds N (default 300), --starts N (default 20).
+ * Flags: --idle-seconds N (default 60), --busy-seconds N (default 300), --starts N (default 20),
+ * --agent FILE (the agent to run; default the one-file bundle apps/agent/dist-bundle/berth-agent.mjs;
+ * apps/agent/dist/main.js runs it from node_modules instead).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +29,7 @@ import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-j
 import Docker from 'dockerode';
 
 const { values: flags } = parseArgs({
-  options: { 'idle-seconds': { type: 'string' }, 'busy-seconds': { type: 'string' }, starts: { type: 'string' } },
+  options: { 'idle-seconds': { type: 'string' }, 'busy-seconds': { type: 'string' }, starts: { type: 'string' }, agent: { type: 'string' } },
 });
 const IDLE_S = Number(flags['idle-seconds'] ?? 60);
 const BUSY_S = Number(flags['busy-seconds'] ?? 300);
@@ -39,6 +41,8 @@ const BENCH_LABEL = 'berth-bench';
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const repoRoot = join(import.meta.dirname, '..', '..', '..', '..');
 const say = (s: string) => console.log(`bench agent: ${s}`);
+/** What users install: the one-file bundle (npm run bundle -w @berth/agent; bench:agent builds it first). */
+const AGENT = flags.agent ?? join(repoRoot, 'apps/agent/dist-bundle/berth-agent.mjs');
 
 /** The stand-in control plane: welcomes one agent, sends desired sets, records when each task is reported RUNNING. */
 class StandInControlPlane {
@@ -169,13 +173,14 @@ async function cleanup(): Promise<void> {
 
 async function main(): Promise<void> {
   say(`machine ${machine()}`);
+  say(`agent ${AGENT}`);
   say(`sizes ${JSON.stringify({ idleSeconds: IDLE_S, busySeconds: BUSY_S, starts: STARTS, restarts: RESTARTS, heartbeatMs: HEARTBEAT_MS })}`);
   await docker.getImage(TEST_IMAGE).inspect();
   await cleanup();
   const cp = new StandInControlPlane();
   const port = await cp.listen();
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-agent-'));
-  const agent: ChildProcess = spawn(process.execPath, [join(repoRoot, 'apps/agent/dist/main.js'), '--server', `127.0.0.1:${port}`, '--data-dir', dataDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn'], {
+  const agent: ChildProcess = spawn(process.execPath, [AGENT, '--server', `127.0.0.1:${port}`, '--data-dir', dataDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   // Interrupted: take the agent down too (it would otherwise keep managing the bench's containers).

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { AgentServiceClient, ControlServiceClient, PROTOCOL_VERSION, type ConnectRequest, type DesiredState } from '@berth/proto';
+import type { AgentServiceClient, ControlServiceClient } from '@berth/proto';
+import { PROTOCOL_VERSION, type ConnectRequest, type DesiredState } from '@berth/proto';
 import * as proto from '@berth/proto';
 import { waitFor } from '@berth/testing';
 import { credentials, Client, status, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from './server.js';
-import { BACKENDS } from './test-support/backends.js';
+import type { ControlPlane } from './server.js';
+import { BACKENDS, startOnBackend } from './test-support/backends.js';
 import { hello, ScriptedAgent } from './test-support/scripted-agent.js';
 
 const log = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
@@ -27,19 +27,7 @@ describe.each(BACKENDS)('agent protocol and control API on $name', (backend) => 
     const env = await backend.setup();
     if (!env) return;
     cleanup = env.cleanup;
-    cp = await startControlPlane({
-      listen: '127.0.0.1',
-      grpcPort: 0,
-      httpPort: 0,
-      databaseUrl: env.databaseUrl,
-      dataDir: env.dataDir,
-      heartbeatIntervalMs: 1000,
-      resyncIntervalMs: 60_000,
-      random: { next: Math.random, bytes: (n) => randomBytes(n) },
-      log,
-    });
-    control = new ControlServiceClient(`127.0.0.1:${cp.grpcPort}`, credentials.createInsecure());
-    agents = new AgentServiceClient(`127.0.0.1:${cp.grpcPort}`, credentials.createInsecure());
+    ({ cp, control, agents } = await startOnBackend(env, log));
   });
   afterAll(async () => {
     control?.close();

@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { AgentServiceClient, ControlServiceClient, GetTaskLogsRequest, type GetTaskLogsResponse, type LogsRequest } from '@berth/proto';
+import { GetTaskLogsRequest, type AgentServiceClient, type ControlServiceClient, type GetTaskLogsResponse, type LogsRequest } from '@berth/proto';
 import * as proto from '@berth/proto';
 import { waitFor } from '@berth/testing';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from './server.js';
-import { BACKENDS } from './test-support/backends.js';
+import type { ControlPlane } from './server.js';
+import { BACKENDS, startOnBackend } from './test-support/backends.js';
 import { hello, ScriptedAgent } from './test-support/scripted-agent.js';
 
 const log = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
@@ -65,19 +64,7 @@ describe.each(BACKENDS)('berth logs through the control plane on $name', (backen
     const env = await backend.setup();
     if (!env) return;
     cleanup = env.cleanup;
-    cp = await startControlPlane({
-      listen: '127.0.0.1',
-      grpcPort: 0,
-      httpPort: 0,
-      databaseUrl: env.databaseUrl,
-      dataDir: env.dataDir,
-      heartbeatIntervalMs: 1000,
-      resyncIntervalMs: 60_000,
-      random: { next: Math.random, bytes: (n) => randomBytes(n) },
-      log,
-    });
-    control = new ControlServiceClient(`127.0.0.1:${cp.grpcPort}`, credentials.createInsecure());
-    agents = new AgentServiceClient(`127.0.0.1:${cp.grpcPort}`, credentials.createInsecure());
+    ({ cp, control, agents } = await startOnBackend(env, log));
     // The sidecar comes first but is not essential: the default container is "app".
     await call('registerTaskDefinition', {
       taskDefinitionJson: JSON.stringify({

@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, requireDocker, TEST_IMAGE, waitFor } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { berth } from './processes.js';
+import { berth, repoRoot } from './processes.js';
 import { containersOf, docker, LocalCluster } from './cluster.js';
 
 /**
@@ -197,5 +198,25 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
     await berth(cluster.server, ['task', 'stop', id]);
     await cluster.until(id, 'STOPPED', (x) => x.lastStatus === 'STOPPED');
     await waitFor('every container of the task, the holder too, to be removed', () => containersOf(id, { all: true }).length === 0, 30_000);
+  });
+});
+
+describe.runIf(run)('agent: the one-file bundle', () => {
+  const cluster = new LocalCluster([], undefined, 'apps/agent/dist-bundle/berth-agent.mjs');
+  beforeAll(async () => {
+    execFileSync('npm', ['run', 'bundle', '-w', '@berth/agent'], { cwd: repoRoot, stdio: 'pipe' });
+    await cluster.start();
+  });
+  afterAll(() => cluster.stop());
+
+  it('registers, runs a task with a health check, and reports it', async () => {
+    const td = await cluster.register({
+      family: 'e2e-bundle',
+      containerDefinitions: [{ name: 'app', image: TEST_IMAGE, memory: 16, stopTimeout: 1, command: ['sleep', '3600'], healthCheck: { command: ['CMD', 'true'], interval: 5 } }],
+    });
+    const id = await cluster.run(td);
+    await cluster.until(id, 'RUNNING and HEALTHY', (x) => x.lastStatus === 'RUNNING' && x.healthStatus === 'HEALTHY', 60_000);
+    await berth(cluster.server, ['task', 'stop', id]);
+    await cluster.until(id, 'STOPPED', (x) => x.lastStatus === 'STOPPED');
   });
 });

@@ -105,6 +105,24 @@ describe.runIf(run)('agent faults', () => {
     }
     await berth(cluster.server, ['task', 'stop', id]);
   });
+
+  it('SIGTERM stops no container; with --drain it stops the node\'s tasks and reports them STOPPED before exiting', async () => {
+    const td = await cluster.register(sleeper('faults-drain'));
+    const id = await cluster.run(td);
+    await running([id]);
+    await cluster.agent!.stop('SIGTERM');
+    expect(containersOf(id).map((c) => c.state)).toEqual(['running']);
+    cluster.startAgent(['--drain']);
+    await cluster.connected();
+    await new Promise((r) => setTimeout(r, 1500));
+    await cluster.agent!.stop('SIGTERM');
+    expect(cluster.agent!.output).toMatch(/with --drain, its containers/);
+    expect(containersOf(id, { all: true })).toEqual([]);
+    const t = await cluster.until(id, 'STOPPED reported by the draining agent', (x) => x.lastStatus === 'STOPPED', 20_000);
+    expect(t).toMatchObject({ stopCode: 'TerminationNotice', stoppedReason: 'The node agent stopped with --drain' });
+    cluster.startAgent();
+    await cluster.connected();
+  });
 });
 
 describe.runIf(run)('agent faults: the Docker engine restarts', () => {

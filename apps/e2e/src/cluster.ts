@@ -50,7 +50,12 @@ export class LocalCluster {
   agent: BerthProcess | undefined;
   readonly tasks: string[] = [];
 
-  constructor(private readonly agentArgs: string[] = [], private readonly dockerHost?: string) {}
+  constructor(
+    private readonly agentArgs: string[] = [],
+    private readonly dockerHost?: string,
+    /** The agent to run: the compiled package, or the one-file bundle. */
+    private readonly agentScript = 'apps/agent/dist/main.js',
+  ) {}
 
   async start(): Promise<void> {
     this.grpcPort = await freePort();
@@ -70,7 +75,7 @@ export class LocalCluster {
   }
 
   startAgent(extra: string[] = []): BerthProcess {
-    this.agent = new BerthProcess('agent', 'apps/agent/dist/main.js', [
+    this.agent = new BerthProcess('agent', this.agentScript, [
       '--server', this.server, '--data-dir', this.agentDataDir, '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--stats-interval', '2',
       ...(this.dockerHost ? ['--docker-host', this.dockerHost] : []),
       ...this.agentArgs,

@@ -155,7 +155,7 @@ export class TaskEngine {
     this.stop();
     const actual = await this.runtime.list();
     const byTask = groupByTask(actual);
-    await Promise.all([...byTask.keys()].map((taskId) => this.stopTask(taskId, 'desired', undefined, byTask.get(taskId) ?? [])));
+    await Promise.all([...byTask.keys()].map((taskId) => this.stopTask(taskId, 'drain', undefined, byTask.get(taskId) ?? [])));
   }
 
   private subscribe(): void {
@@ -458,7 +458,7 @@ export class TaskEngine {
     };
   }
 
-  private async stopTask(taskId: string, cause: 'desired' | 'essential-exited' | 'cleanup', exited: string | undefined, containers: ManagedContainer[]): Promise<void> {
+  private async stopTask(taskId: string, cause: 'desired' | 'essential-exited' | 'cleanup' | 'drain', exited: string | undefined, containers: ManagedContainer[]): Promise<void> {
     const d = this.desired.get(taskId);
     const defs = d?.spec.containerDefinitions ?? [];
     const timeoutOf = (name: string) => {
@@ -483,6 +483,10 @@ export class TaskEngine {
       const why = exited === PAUSE ? 'the task\'s network namespace container exited' : `essential container ${exited} exited`;
       this.log.info({ taskId, container: exited }, `${why}; task stopped`);
       this.finish(taskId, 'EssentialContainerExited', 'Essential container in task exited', statuses);
+    } else if (cause === 'drain') {
+      // ECS's code for a task stopped because its instance is going away.
+      this.log.info({ taskId }, 'task stopped: the agent is draining');
+      this.finish(taskId, 'TerminationNotice', 'The node agent stopped with --drain', statuses);
     } else {
       this.log.info({ taskId }, 'task stopped as desired');
       this.finish(taskId, '', '', statuses);

@@ -1,9 +1,24 @@
 import type { Heartbeat } from '@berth/proto';
+import { statfs } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import si from 'systeminformation';
-import { bestMount } from './node-facts.js';
 
-/** Samples node load for heartbeats. The first currentLoad() is slow (~0.5 s): warm() it at start. */
+/** Bytes of a filesystem, total and used, as statfs(2) gives them. */
+export async function diskUsage(path: string): Promise<{ total: number; used: number } | undefined> {
+  try {
+    const s = await statfs(path);
+    return { total: s.blocks * s.bsize, used: (s.blocks - s.bfree) * s.bsize };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Samples node load for heartbeats: CPU and memory from the kernel's counters
+ * (systeminformation reads /proc), the disk of Docker's data root with one
+ * statfs call (no `df` child process per heartbeat). The first currentLoad() is
+ * slow (~0.5 s): warm() it at start.
+ */
 export class HeartbeatSampler {
   constructor(private readonly dataRoot = '/var/lib/docker') {}
 
@@ -12,8 +27,7 @@ export class HeartbeatSampler {
   }
 
   async sample(dockerReachable: boolean): Promise<Heartbeat> {
-    const [load, mem, disks] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize().catch(() => [])]);
-    const disk = bestMount(disks, this.dataRoot);
+    const [load, mem, disk] = await Promise.all([si.currentLoad(), si.mem(), diskUsage(this.dataRoot)]);
     const [l1 = 0, l5 = 0, l15 = 0] = loadavg();
     const mib = (b: number) => Math.round(b / 1024 / 1024);
     return {
@@ -21,7 +35,7 @@ export class HeartbeatSampler {
       memoryUsedMib: mib(mem.active),
       memoryTotalMib: mib(mem.total),
       diskUsedMib: disk ? mib(disk.used) : 0,
-      diskTotalMib: disk ? mib(disk.size) : 0,
+      diskTotalMib: disk ? mib(disk.total) : 0,
       load1: l1,
       load5: l5,
       load15: l15,

@@ -2,6 +2,7 @@ import type { NodeFacts } from '@berth/proto';
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import si from 'systeminformation';
+import { diskUsage } from './heartbeat-sampler.js';
 
 /** How users write architectures (and Docker reports them). */
 export function normalizeArch(nodeArch: string): string {
@@ -21,8 +22,7 @@ export interface Reservation {
 
 /** Read once at start (osInfo and cpu are slow); disk of the Docker data root when it exists. */
 export async function readStaticFacts(dataRoot = '/var/lib/docker'): Promise<StaticFacts> {
-  const [os, cpu, mem, disks] = await Promise.all([si.osInfo(), si.cpu(), si.mem(), si.fsSize().catch(() => [])]);
-  const disk = bestMount(disks, dataRoot);
+  const [os, cpu, mem, disk] = await Promise.all([si.osInfo(), si.cpu(), si.mem(), diskUsage(dataRoot)]);
   return {
     hostname: os.hostname || osHostname(),
     os: os.platform || 'linux',
@@ -32,7 +32,7 @@ export async function readStaticFacts(dataRoot = '/var/lib/docker'): Promise<Sta
     cpuCores: cpu.cores || 1,
     cpuModel: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' '),
     memoryMib: Math.floor(mem.total / 1024 / 1024),
-    diskTotalMib: disk ? Math.floor(disk.size / 1024 / 1024) : 0,
+    diskTotalMib: disk ? Math.floor(disk.total / 1024 / 1024) : 0,
     deviceModel: readDeviceModel(),
   };
 }
@@ -56,11 +56,6 @@ export function readDeviceModel(files = MODEL_FILES, read: (p: string) => string
 /** The file ends in a NUL; keep printable text only. */
 export function cleanModel(raw: string): string {
   return raw.replace(/\0/g, '').replace(/[^\x20-\x7e]/g, '').trim().slice(0, 128);
-}
-
-/** The filesystem holding `path`: the longest mount point that prefixes it. */
-export function bestMount<T extends { mount: string }>(disks: T[], path: string): T | undefined {
-  return disks.filter((d) => path === d.mount || path.startsWith(d.mount.endsWith('/') ? d.mount : `${d.mount}/`)).sort((a, b) => b.mount.length - a.mount.length)[0];
 }
 
 /** Capacity offered to tasks in ECS units, after the OS reservation. */
