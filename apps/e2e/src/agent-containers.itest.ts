@@ -54,9 +54,9 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
     const t = await cluster.until(id, 'RUNNING and HEALTHY', (x) => x.lastStatus === 'RUNNING' && x.healthStatus === 'HEALTHY', 90_000);
     expect(t.containers.find((c) => c.name === 'db')!.healthStatus).toBe('HEALTHY');
     const byName = new Map(containersOf(id).map((c) => [c.name, c.info]));
-    const firstHealthy = byName.get('db').State.Health.Log.find((l: { ExitCode: number }) => l.ExitCode === 0);
+    const firstHealthy = byName.get('db')!.State.Health?.Log.find((l) => l.ExitCode === 0);
     expect(firstHealthy, 'db has passed a health check').toBeDefined();
-    expect(new Date(byName.get('web').State.StartedAt).getTime()).toBeGreaterThanOrEqual(new Date(firstHealthy.End).getTime() - 50);
+    expect(new Date(byName.get('web')!.State.StartedAt).getTime()).toBeGreaterThanOrEqual(new Date(firstHealthy!.End).getTime() - 50);
 
     // berth logs: CLI -> control plane -> agent -> engine, stdout and stderr kept apart.
     const logs = await berth(cluster.server, ['logs', id, '--container', 'db']);

@@ -28,11 +28,19 @@ export function docker(args: string[], host?: string): string {
   return execFileSync('docker', [...(host ? ['-H', host] : []), ...args], { encoding: 'utf8' }).trim();
 }
 
+/** The parts of `docker inspect` the tests read. */
+export interface InspectJson {
+  Name: string;
+  State: { Status: string; StartedAt: string; Health?: { Log: { ExitCode: number; End: string }[] } };
+  HostConfig: { NetworkMode: string };
+  Config: { Labels: Record<string, string> };
+}
+
 /** Containers of one task, by the label every Berth container carries. */
-export function containersOf(taskId: string, opts: { all?: boolean; host?: string } = {}): { id: string; name: string; labels: Record<string, string>; state: string; info: any }[] {
+export function containersOf(taskId: string, opts: { all?: boolean; host?: string } = {}): { id: string; name: string; labels: Record<string, string>; state: string; info: InspectJson }[] {
   const ids = docker(['ps', ...(opts.all ? ['-a'] : []), '-q', '--no-trunc', '--filter', `label=berth.task-id=${taskId}`], opts.host).split('\n').filter(Boolean);
   return ids.map((id) => {
-    const info = JSON.parse(docker(['inspect', id], opts.host))[0];
+    const info = (JSON.parse(docker(['inspect', id], opts.host)) as InspectJson[])[0]!;
     return { id, name: info.Config.Labels['berth.container-name'], labels: info.Config.Labels, state: info.State.Status, info };
   });
 }
