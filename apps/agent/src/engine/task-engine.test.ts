@@ -25,7 +25,10 @@ class FakeRuntime implements ContainerRuntime {
       ...(c.spec.labels['berth.role'] ? { role: c.spec.labels['berth.role'] } : {}),
     }));
   }
-  async ensureImage() {}
+  missingImages = new Set<string>();
+  async ensureImage(image: string) {
+    if (this.missingImages.has(image)) throw Object.assign(new Error(`pull access denied for ${image}`), { statusCode: 404 });
+  }
   async ensureVolume() {}
   async removeTaskVolumes() {}
   async ensurePauseImage() {}
@@ -150,6 +153,19 @@ describe('TaskEngine', () => {
     await until('STOPPED reported', () => last('t3')?.lastStatus === 'STOPPED');
     expect(last('t3')!.stoppedReason).toBe('CannotStartContainerError: app: exec: "nope": not found');
     expect(last('t3')!.containers[0]!.reason).toBe(last('t3')!.stoppedReason);
+    engine.stop();
+  });
+
+  it('reports an image that cannot be pulled on the container that needed it', async () => {
+    const { rt, engine, last } = setup();
+    rt.missingImages.add('nope:1');
+    engine.setConnected(true);
+    engine.start();
+    engine.setDesired([desired('t6', [{ name: 'ok', image: 'x' }, { name: 'app', image: 'nope:1' }])], true);
+    await until('STOPPED reported', () => last('t6')?.lastStatus === 'STOPPED');
+    expect(last('t6')).toMatchObject({ stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError: nope:1: pull access denied for nope:1' });
+    expect(last('t6')!.containers.map((c) => c.reason)).toEqual(['', 'CannotPullContainerError: nope:1: pull access denied for nope:1']);
+    expect(rt.log).toEqual([]); // nothing created
     engine.stop();
   });
 

@@ -301,8 +301,12 @@ export class TaskEngine {
       }
       if (plan.pause) await this.step('CannotStartContainerError', 'network namespace', () => this.runtime.start(ids.get(PAUSE)!));
       // Pull every image first (ECS's PULLED), then create every container, then start in dependency order.
-      const images = [...new Set(defs.filter((c) => create.includes(c.name)).map((c) => c.image))];
-      await Promise.all(images.map((image) => this.step('CannotPullContainerError', image, () => this.runtime.ensureImage(image, this.options.pullPolicy))));
+      // One pull per image; a failure is the reason of the first container that needed it.
+      const images = new Map<string, string>();
+      for (const c of defs) if (create.includes(c.name) && !images.has(c.image)) images.set(c.image, c.name);
+      await Promise.all(
+        [...images].map(([image, container]) => this.step('CannotPullContainerError', image, () => this.runtime.ensureImage(image, this.options.pullPolicy), container)),
+      );
       for (const c of defs) {
         if (!create.includes(c.name)) continue;
         ids.set(c.name, await this.step('CannotCreateContainerError', c.name, () => this.runtime.create(plan!.containers.get(c.name)!), c.name));
