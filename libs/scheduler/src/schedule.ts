@@ -1,0 +1,291 @@
+import { evaluateClusterQuery, parseClusterQuery, QueryParseError, type QueryExpr } from './cluster-query.js';
+import type { PlacementFailure, TaskDemand } from './first-fit.js';
+
+/**
+ * schedule(snapshot, request) -> plan, in stages as Nomad's scheduler: per node
+ * the static checks once (status, memberOf without task:group), then for each
+ * task the dynamic ones (resources, ports, distinctInstance, memberOf on
+ * task:group), cheap first; the feasible nodes are ranked by the strategy list
+ * (each strategy a tie-breaker for the ones before it; node order last) and the
+ * best one is taken, accounted for, and the next task placed. Pure: randomness
+ * is passed in.
+ */
+
+/** One node as the scheduler sees it: read-only. */
+export interface NodeSnapshot {
+  id: string;
+  /** ACTIVE nodes take tasks; DRAINING and INACTIVE do not. */
+  status: string;
+  connected: boolean;
+  /** ECS's (ecs.cpu-architecture, ...), Berth's (berth.arch, ...), labels and operator attributes. */
+  attributes: ReadonlyMap<string, string>;
+  registeredCpu: number;
+  registeredMemory: number;
+  usedCpu: number;
+  usedMemory: number;
+  /** Host ports in use, as "port/protocol". */
+  usedPorts: ReadonlySet<string>;
+  /** Tasks not STOPPED on the node, by group (family:web, service:api, ...). */
+  taskGroups: ReadonlyMap<string, number>;
+  agentVersion: string;
+}
+
+export interface PlacementConstraint {
+  type: 'distinctInstance' | 'memberOf';
+  expression?: string;
+}
+
+export interface PlacementStrategy {
+  type: 'binpack' | 'spread' | 'random';
+  /** binpack: cpu or memory; spread: instanceId or attribute:NAME (ECS's host is instanceId). */
+  field?: string;
+}
+
+export interface ScheduleRequest {
+  count: number;
+  demand: TaskDemand;
+  /** The tasks' group: spread and distinctInstance count the group's tasks. */
+  group: string;
+  constraints?: readonly PlacementConstraint[];
+  strategy?: readonly PlacementStrategy[];
+}
+
+export interface SchedulePlan {
+  placements: { nodeId: string }[];
+  failures: PlacementFailure[];
+}
+
+/** A request that cannot be scheduled as written: the field and why. */
+export class PlacementInputError extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+type Compiled = {
+  memberOf: { expr: QueryExpr; text: string; usesGroup: boolean }[];
+  distinct: boolean;
+  strategy: ({ type: 'binpack'; field: 'cpu' | 'memory' } | { type: 'spread'; field: string } | { type: 'random' })[];
+};
+
+const MAX_CONSTRAINTS = 10;
+const MAX_STRATEGIES = 5;
+
+function usesTaskGroup(e: QueryExpr): boolean {
+  switch (e.kind) {
+    case 'and':
+    case 'or':
+      return usesTaskGroup(e.left) || usesTaskGroup(e.right);
+    case 'not':
+      return usesTaskGroup(e.expr);
+    default:
+      return e.subject.kind === 'taskGroup';
+  }
+}
+
+/** Validates and compiles constraints and strategies, with ECS's limits; throws PlacementInputError. */
+export function compilePlacement(constraints: readonly PlacementConstraint[] = [], strategy: readonly PlacementStrategy[] = []): Compiled {
+  if (constraints.length > MAX_CONSTRAINTS) throw new PlacementInputError('placementConstraints', `at most ${MAX_CONSTRAINTS}`);
+  if (strategy.length > MAX_STRATEGIES) throw new PlacementInputError('placementStrategy', `at most ${MAX_STRATEGIES}`);
+  const out: Compiled = { memberOf: [], distinct: false, strategy: [] };
+  constraints.forEach((c, i) => {
+    const at = `placementConstraints[${i}]`;
+    if (c.type === 'distinctInstance') {
+      if (c.expression) throw new PlacementInputError(`${at}.expression`, 'distinctInstance takes no expression');
+      out.distinct = true;
+    } else if (c.type === 'memberOf') {
+      if (!c.expression) throw new PlacementInputError(`${at}.expression`, 'memberOf needs an expression in the cluster query language');
+      try {
+        const expr = parseClusterQuery(c.expression);
+        out.memberOf.push({ expr, text: c.expression.trim(), usesGroup: usesTaskGroup(expr) });
+      } catch (err) {
+        if (err instanceof QueryParseError) throw new PlacementInputError(`${at}.expression`, `${err.reason} at character ${err.position + 1} (${JSON.stringify(c.expression)})`);
+        throw err;
+      }
+    } else {
+      throw new PlacementInputError(`${at}.type`, `must be distinctInstance or memberOf, got ${JSON.stringify(c.type)}`);
+    }
+  });
+  strategy.forEach((s, i) => {
+    const at = `placementStrategy[${i}]`;
+    if (s.type === 'binpack') {
+      const f = (s.field ?? '').toLowerCase();
+      if (f !== 'cpu' && f !== 'memory') throw new PlacementInputError(`${at}.field`, `binpack takes cpu or memory, got ${JSON.stringify(s.field ?? '')}`);
+      out.strategy.push({ type: 'binpack', field: f });
+    } else if (s.type === 'spread') {
+      const f = s.field ?? '';
+      if (f !== 'instanceId' && f !== 'host' && !/^attribute:[A-Za-z0-9][A-Za-z0-9_.\-/]{0,127}$/.test(f)) {
+        throw new PlacementInputError(`${at}.field`, `spread takes instanceId or attribute:NAME, got ${JSON.stringify(f)}`);
+      }
+      out.strategy.push({ type: 'spread', field: f === 'host' ? 'instanceId' : f });
+    } else if (s.type === 'random') {
+      if (s.field) throw new PlacementInputError(`${at}.field`, 'random takes no field');
+      out.strategy.push({ type: 'random' });
+    } else {
+      throw new PlacementInputError(`${at}.type`, `must be binpack, spread or random, got ${JSON.stringify(s.type)}`);
+    }
+  });
+  return out;
+}
+
+/** Why a node cannot take the next task, most fundamental first. */
+type Misfit =
+  | { kind: 'status'; detail: string }
+  | { kind: 'attribute'; detail: string }
+  | { kind: 'distinct'; detail: string }
+  | { kind: 'ports'; detail: string }
+  | { kind: 'memory'; lack: number; detail: string }
+  | { kind: 'cpu'; lack: number; detail: string };
+
+interface Live {
+  node: NodeSnapshot;
+  index: number;
+  cpu: number;
+  mem: number;
+  ports: Set<string>;
+  groupCount: number;
+  /** Groups on the node, with this plan's placements (for task:group). */
+  groups: Set<string>;
+  staticMisfit?: Misfit;
+}
+
+function queryContext(l: Live) {
+  return {
+    instanceId: l.node.id,
+    attributes: l.node.attributes,
+    taskGroups: l.groups,
+    agentConnected: l.node.connected,
+    agentVersion: l.node.agentVersion,
+    runningTasksCount: [...l.node.taskGroups.values()].reduce((a, b) => a + b, 0),
+  };
+}
+
+function staticMisfit(l: Live, c: Compiled): Misfit | undefined {
+  if (l.node.status !== 'ACTIVE') return { kind: 'status', detail: `node ${l.node.id} is ${l.node.status}` };
+  if (!l.node.connected) return { kind: 'status', detail: `node ${l.node.id} has no connected agent` };
+  for (const m of c.memberOf) {
+    if (!m.usesGroup && !evaluateClusterQuery(m.expr, queryContext(l))) return { kind: 'attribute', detail: `node ${l.node.id} does not match ${m.text}` };
+  }
+  return undefined;
+}
+
+function dynamicMisfit(l: Live, c: Compiled, d: TaskDemand, group: string): Misfit | undefined {
+  if (c.distinct && l.groupCount > 0) return { kind: 'distinct', detail: `node ${l.node.id} already runs a task of ${group} (distinctInstance)` };
+  for (const m of c.memberOf) {
+    if (m.usesGroup && !evaluateClusterQuery(m.expr, queryContext(l))) return { kind: 'attribute', detail: `node ${l.node.id} does not match ${m.text}` };
+  }
+  const taken = d.hostPorts.find((p) => l.ports.has(p));
+  if (taken) return { kind: 'ports', detail: `node ${l.node.id} is already using port ${taken}` };
+  const freeMem = l.node.registeredMemory - l.mem;
+  if (freeMem < d.memoryMib) return { kind: 'memory', lack: d.memoryMib - freeMem, detail: `node ${l.node.id} lacks ${d.memoryMib - freeMem} MiB memory` };
+  const freeCpu = l.node.registeredCpu - l.cpu;
+  if (freeCpu < d.cpu) return { kind: 'cpu', lack: d.cpu - freeCpu, detail: `node ${l.node.id} lacks ${d.cpu - freeCpu} CPU units` };
+  return undefined;
+}
+
+const REASON: Record<Misfit['kind'], string> = {
+  status: 'AGENT',
+  attribute: 'ATTRIBUTE',
+  distinct: 'ATTRIBUTE',
+  ports: 'RESOURCE:PORTS',
+  memory: 'RESOURCE:MEMORY',
+  cpu: 'RESOURCE:CPU',
+};
+const WORDS: Record<Misfit['kind'], string> = {
+  status: 'not ACTIVE or not connected',
+  attribute: 'not matching the constraints',
+  distinct: 'already running one of the group',
+  ports: 'using a needed port',
+  memory: 'short of memory',
+  cpu: 'short of CPU',
+};
+/** How close a misfit is to fitting: resources are the closest, then ports, distinctInstance, attributes, status. */
+const CLOSENESS: Record<Misfit['kind'], number> = { memory: 0, cpu: 0, ports: 1, distinct: 2, attribute: 3, status: 4 };
+
+/** The reason a user can act on, with counts per reason (ECS's wording where ECS has one). */
+export function explain(misfits: Misfit[]): PlacementFailure {
+  if (misfits.length === 0) return { reason: 'AGENT', detail: 'no node in the cluster' };
+  const counts = new Map<Misfit['kind'], number>();
+  for (const m of misfits) counts.set(m.kind, (counts.get(m.kind) ?? 0) + 1);
+  const closest = [...misfits].sort((a, b) => CLOSENESS[a.kind] - CLOSENESS[b.kind] || ('lack' in a && 'lack' in b ? a.lack - b.lack : 0))[0]!;
+  const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${WORDS[k]}`).join(', ');
+  return { reason: REASON[closest.kind], detail: `no node met all requirements (${summary}); the closest, ${closest.detail}` };
+}
+
+/** Places `count` tasks, each accounted for before the next. `random` returns [0, 1). Pure. */
+export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, random: () => number = Math.random): SchedulePlan {
+  const c = compilePlacement(req.constraints, req.strategy);
+  const live: Live[] = nodes.map((node, index) => ({
+    node,
+    index,
+    cpu: node.usedCpu,
+    mem: node.usedMemory,
+    ports: new Set(node.usedPorts),
+    groupCount: node.taskGroups.get(req.group) ?? 0,
+    groups: new Set(node.taskGroups.keys()),
+  }));
+  for (const l of live) l.staticMisfit = staticMisfit(l, c);
+  const eligible = live.filter((l) => !l.staticMisfit);
+  // Spread counts: the group's tasks per value of each spread field, over every node (ECS counts where tasks are).
+  const spreadCounts = c.strategy.map((s) => {
+    if (s.type !== 'spread') return undefined;
+    const m = new Map<string, number>();
+    for (const l of live) {
+      const v = spreadValue(l, s.field);
+      m.set(v, (m.get(v) ?? 0) + l.groupCount);
+    }
+    return m;
+  });
+  const plan: SchedulePlan = { placements: [], failures: [] };
+  const keys = new Float64Array(c.strategy.length);
+  const best = new Float64Array(c.strategy.length);
+  for (let i = 0; i < req.count; i++) {
+    let chosen: Live | undefined;
+    for (const l of eligible) {
+      if (dynamicMisfit(l, c, req.demand, req.group)) continue;
+      c.strategy.forEach((s, j) => {
+        if (s.type === 'binpack') keys[j] = s.field === 'memory' ? l.node.registeredMemory - l.mem - req.demand.memoryMib : l.node.registeredCpu - l.cpu - req.demand.cpu;
+        else if (s.type === 'spread') keys[j] = spreadCounts[j]!.get(spreadValue(l, s.field)) ?? 0;
+        else keys[j] = random();
+      });
+      if (!chosen || lexLess(keys, best)) {
+        chosen = l;
+        best.set(keys);
+      }
+    }
+    if (!chosen) {
+      plan.failures.push(explain(live.map((l) => l.staticMisfit ?? dynamicMisfit(l, c, req.demand, req.group)!).filter(Boolean)));
+      continue;
+    }
+    chosen.cpu += req.demand.cpu;
+    chosen.mem += req.demand.memoryMib;
+    for (const p of req.demand.hostPorts) chosen.ports.add(p);
+    chosen.groupCount++;
+    chosen.groups.add(req.group);
+    c.strategy.forEach((s, j) => {
+      if (s.type === 'spread') {
+        const v = spreadValue(chosen!, s.field);
+        spreadCounts[j]!.set(v, (spreadCounts[j]!.get(v) ?? 0) + 1);
+      }
+    });
+    plan.placements.push({ nodeId: chosen.node.id });
+  }
+  return plan;
+}
+
+function spreadValue(l: Live, field: string): string {
+  if (field === 'instanceId') return l.node.id;
+  return l.node.attributes.get(field.slice('attribute:'.length)) ?? '';
+}
+
+function lexLess(a: Float64Array, b: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]! < b[i]!) return true;
+    if (a[i]! > b[i]!) return false;
+  }
+  return false;
+}
+
