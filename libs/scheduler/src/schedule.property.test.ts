@@ -114,4 +114,23 @@ describe('schedule: invariants', () => {
       { numRuns: 300 },
     );
   });
+
+  it('the indexed fast path places exactly as scanning every node does', () => {
+    const deterministic = fc.constantFrom<PlacementStrategy[]>(
+      [],
+      [{ type: 'binpack', field: 'memory' }],
+      [{ type: 'binpack', field: 'cpu' }, { type: 'binpack', field: 'memory' }],
+      [{ type: 'spread', field: 'attribute:zone' }, { type: 'binpack', field: 'memory' }],
+      [{ type: 'spread', field: 'attribute:zone' }, { type: 'spread', field: 'instanceId' }],
+      [{ type: 'spread', field: 'instanceId' }, { type: 'binpack', field: 'cpu' }],
+    );
+    fc.assert(
+      fc.property(fc.array(arbNode, { maxLength: 15 }), arbRequest, deterministic, (specs, r, strategy) => {
+        const nodes = build(specs);
+        const req = aRequest({ count: r.count, memoryMib: r.memoryMib, cpu: r.cpu, hostPorts: r.port, strategy, constraints: r.distinct ? [{ type: 'distinctInstance' }] : [] });
+        expect(schedule(nodes, req, Math.random)).toEqual(schedule(nodes, req, Math.random, { scan: true }));
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

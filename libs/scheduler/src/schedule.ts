@@ -1,5 +1,6 @@
 import { evaluateClusterQuery, parseClusterQuery, QueryParseError, type QueryExpr } from './cluster-query.js';
 import type { PlacementFailure, TaskDemand } from './first-fit.js';
+import { MinHeap } from './min-heap.js';
 
 /**
  * schedule(snapshot, request) -> plan, in stages as Nomad's scheduler: per node
@@ -150,6 +151,8 @@ interface Live {
   /** Groups on the node, with this plan's placements (for task:group). */
   groups: Set<string>;
   staticMisfit?: Misfit;
+  /** Bumped when a task is placed on it (invalidates its heap entries). */
+  version: number;
 }
 
 function queryContext(l: Live) {
@@ -216,7 +219,7 @@ export function explain(misfits: Misfit[]): PlacementFailure {
 }
 
 /** Places `count` tasks, each accounted for before the next. `random` returns [0, 1). Pure. */
-export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, random: () => number = Math.random): SchedulePlan {
+export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, random: () => number = Math.random, options: { scan?: boolean } = {}): SchedulePlan {
   const c = compilePlacement(req.constraints, req.strategy);
   const live: Live[] = nodes.map((node, index) => ({
     node,
@@ -226,6 +229,7 @@ export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, r
     ports: new Set(node.usedPorts),
     groupCount: node.taskGroups.get(req.group) ?? 0,
     groups: new Set(node.taskGroups.keys()),
+    version: 0,
   }));
   for (const l of live) l.staticMisfit = staticMisfit(l, c);
   const eligible = live.filter((l) => !l.staticMisfit);
@@ -239,25 +243,17 @@ export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, r
     }
     return m;
   });
+  const env: PickEnv = { c, req, random, spreadCounts };
+  // options.scan: every node every time (the reference the fast path is tested and measured against).
+  const picker = indexable(c) && !options.scan ? new IndexedPicker(eligible, env) : new ScanPicker(eligible, env);
   const plan: SchedulePlan = { placements: [], failures: [] };
-  const keys = new Float64Array(c.strategy.length);
-  const best = new Float64Array(c.strategy.length);
+  let failure: PlacementFailure | undefined;
   for (let i = 0; i < req.count; i++) {
-    let chosen: Live | undefined;
-    for (const l of eligible) {
-      if (dynamicMisfit(l, c, req.demand, req.group)) continue;
-      c.strategy.forEach((s, j) => {
-        if (s.type === 'binpack') keys[j] = s.field === 'memory' ? l.node.registeredMemory - l.mem - req.demand.memoryMib : l.node.registeredCpu - l.cpu - req.demand.cpu;
-        else if (s.type === 'spread') keys[j] = spreadCounts[j]!.get(spreadValue(l, s.field)) ?? 0;
-        else keys[j] = random();
-      });
-      if (!chosen || lexLess(keys, best)) {
-        chosen = l;
-        best.set(keys);
-      }
-    }
+    // Within a request nodes only fill up: once nothing fits, nothing will.
+    const chosen = failure ? undefined : picker.pick();
     if (!chosen) {
-      plan.failures.push(explain(live.map((l) => l.staticMisfit ?? dynamicMisfit(l, c, req.demand, req.group)!).filter(Boolean)));
+      failure ??= explain(live.map((l) => l.staticMisfit ?? dynamicMisfit(l, c, req.demand, req.group)!).filter(Boolean));
+      plan.failures.push(failure);
       continue;
     }
     chosen.cpu += req.demand.cpu;
@@ -267,13 +263,158 @@ export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, r
     chosen.groups.add(req.group);
     c.strategy.forEach((s, j) => {
       if (s.type === 'spread') {
-        const v = spreadValue(chosen!, s.field);
+        const v = spreadValue(chosen, s.field);
         spreadCounts[j]!.set(v, (spreadCounts[j]!.get(v) ?? 0) + 1);
       }
     });
+    picker.placed(chosen);
     plan.placements.push({ nodeId: chosen.node.id });
   }
   return plan;
+}
+
+interface PickEnv {
+  c: Compiled;
+  req: ScheduleRequest;
+  random: () => number;
+  spreadCounts: (Map<string, number> | undefined)[];
+}
+
+interface Picker {
+  /** The best node that can take the next task, or none. */
+  pick(): Live | undefined;
+  /** A task was placed on this node (its state is already updated). */
+  placed(l: Live): void;
+}
+
+/** The strategy keys of a node for the next task, lexicographic, smaller is better. */
+function strategyKey(l: Live, s: Compiled['strategy'][number], j: number, env: PickEnv): number {
+  const d = env.req.demand;
+  if (s.type === 'binpack') return s.field === 'memory' ? l.node.registeredMemory - l.mem - d.memoryMib : l.node.registeredCpu - l.cpu - d.cpu;
+  if (s.type === 'spread') return s.field === 'instanceId' ? l.groupCount : (env.spreadCounts[j]!.get(spreadValue(l, s.field)) ?? 0);
+  return env.random();
+}
+
+/** Every feasible node, every task: O(nodes) per placement. Any strategy list. */
+class ScanPicker implements Picker {
+  private readonly keys: Float64Array;
+  private readonly best: Float64Array;
+
+  constructor(
+    private readonly eligible: Live[],
+    private readonly env: PickEnv,
+  ) {
+    this.keys = new Float64Array(env.c.strategy.length);
+    this.best = new Float64Array(env.c.strategy.length);
+  }
+
+  pick(): Live | undefined {
+    const { c, req } = this.env;
+    let chosen: Live | undefined;
+    for (const l of this.eligible) {
+      if (dynamicMisfit(l, c, req.demand, req.group)) continue;
+      c.strategy.forEach((s, j) => (this.keys[j] = strategyKey(l, s, j, this.env)));
+      if (!chosen || lexLess(this.keys, this.best)) {
+        chosen = l;
+        this.best.set(this.keys);
+      }
+    }
+    return chosen;
+  }
+
+  placed(): void {}
+}
+
+/**
+ * The fast path: at most one spread on an attribute, and only first. Nodes are
+ * grouped by that attribute's value (few values); inside a group a heap orders
+ * them by the other strategies, whose keys change only for the node a task
+ * went to. A pick looks at the groups with the fewest tasks of the request's
+ * group, takes each one's best feasible node (dropping stale entries, and nodes
+ * that no longer fit: within a request they never fit again) and compares those.
+ */
+function indexable(c: Compiled): boolean {
+  return c.strategy.every((s, i) => s.type !== 'spread' || s.field === 'instanceId' || i === 0);
+}
+
+interface Entry {
+  l: Live;
+  version: number;
+  keys: number[];
+}
+
+class IndexedPicker implements Picker {
+  private readonly groups = new Map<string, MinHeap<Entry>>();
+  private readonly outer: boolean;
+  private readonly inner: { s: Compiled['strategy'][number]; j: number }[];
+
+  constructor(
+    eligible: Live[],
+    private readonly env: PickEnv,
+  ) {
+    const first = env.c.strategy[0];
+    this.outer = first?.type === 'spread' && first.field !== 'instanceId';
+    this.inner = env.c.strategy.map((s, j) => ({ s, j })).slice(this.outer ? 1 : 0);
+    for (const l of eligible) this.push(l);
+  }
+
+  private heapOf(l: Live): MinHeap<Entry> {
+    const key = this.outer ? spreadValue(l, (this.env.c.strategy[0] as { field: string }).field) : '';
+    let h = this.groups.get(key);
+    if (!h) {
+      h = new MinHeap<Entry>((a, b) => entryLess(a, b));
+      this.groups.set(key, h);
+    }
+    return h;
+  }
+
+  private push(l: Live): void {
+    const keys = this.inner.map(({ s, j }) => strategyKey(l, s, j, this.env));
+    keys.push(l.index);
+    this.heapOf(l).push({ l, version: l.version, keys });
+  }
+
+  /** The group's best node that can take the next task, dropping what cannot. */
+  private top(h: MinHeap<Entry>): Entry | undefined {
+    const { c, req } = this.env;
+    for (let e = h.peek(); e; e = h.peek()) {
+      if (e.version !== e.l.version || dynamicMisfit(e.l, c, req.demand, req.group)) {
+        h.pop();
+        continue;
+      }
+      return e;
+    }
+    return undefined;
+  }
+
+  pick(): Live | undefined {
+    const counts = this.outer ? this.env.spreadCounts[0]! : undefined;
+    const order = [...this.groups.entries()].map(([value, h]) => ({ count: counts?.get(value) ?? 0, h })).sort((a, b) => a.count - b.count);
+    for (let i = 0; i < order.length; ) {
+      let best: Entry | undefined;
+      let k = i;
+      for (; k < order.length && order[k]!.count === order[i]!.count; k++) {
+        const e = this.top(order[k]!.h);
+        if (e && (!best || entryLess(e, best))) best = e;
+      }
+      if (best) return best.l;
+      i = k;
+    }
+    return undefined;
+  }
+
+  placed(l: Live): void {
+    l.version++;
+    this.push(l);
+  }
+}
+
+function entryLess(a: Entry, b: Entry): boolean {
+  for (let i = 0; i < a.keys.length; i++) {
+    if (a.keys[i]! < b.keys[i]!) return true;
+    if (a.keys[i]! > b.keys[i]!) return false;
+  }
+  return false;
 }
 
 function spreadValue(l: Live, field: string): string {
