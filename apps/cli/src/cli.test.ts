@@ -285,3 +285,16 @@ describe('errors, tables and formats', () => {
     expect(jsonProblem('{"b": }', err2!)).toBe("invalid JSON: Unexpected token '}'");
   });
 });
+
+describe('task run placement flags', () => {
+  it('reads ECS constraints and strategies the way users write them', async () => {
+    const { parseConstraint, parseStrategy } = await import('./commands/task.js');
+    expect(parseConstraint('distinctInstance')).toEqual({ type: 'distinctInstance', expression: '' });
+    expect(parseConstraint('memberOf:attribute:arch == arm64')).toEqual({ type: 'memberOf', expression: 'attribute:arch == arm64' });
+    expect(() => parseConstraint('arch == arm64')).toThrow(/--placement-constraint: must be distinctInstance or memberOf:EXPRESSION/);
+    expect(parseStrategy('spread:attribute:zone')).toEqual({ type: 'spread', field: 'attribute:zone' });
+    expect(parseStrategy('binpack:memory')).toEqual({ type: 'binpack', field: 'memory' });
+    expect(parseStrategy('random')).toEqual({ type: 'random', field: '' });
+    expect(() => parseStrategy('fill:memory')).toThrow(/--placement-strategy: must be/);
+  });
+});

@@ -6,6 +6,7 @@ import { serverChannelOptions } from '@berth/transport';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { NodeLivenessController } from './controllers/node-liveness.js';
+import { PlacementController, type PlacementSettings } from './controllers/placement-controller.js';
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_TASK_RETENTION_MS, Pruner } from './controllers/pruner.js';
 import { controlService, guardedControlServiceDefinition } from './grpc/control-service.js';
 import type { WatchSettings } from './events/watch-events.js';
@@ -24,6 +25,8 @@ export interface ControlPlaneOptions {
   heartbeatIntervalMs: number;
   /** After this start, how long agents get to reconnect before any node's grace counts (default: their longest backoff). */
   reconnectAllowanceMs?: number;
+  /** PROVISIONING tasks: how often they are tried again, and when they give up. */
+  placement?: PlacementSettings;
   /** How often every connected node gets its full desired set again. */
   resyncIntervalMs: number;
   /** How long STOPPED tasks and events stay describable (defaults: 1 hour, 24 hours). */
@@ -44,6 +47,7 @@ export interface ControlPlane {
   sessions: SessionRegistry;
   liveness: NodeLivenessController;
   pruner: Pruner;
+  placement: PlacementController;
   close(): Promise<void>;
 }
 
@@ -58,13 +62,19 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   await disconnectAllNodes(db.sql, clock.now());
 
   const sessions = new SessionRegistry();
+  // Made below (it needs ctx); ctx's hook reaches it through this holder.
+  const controllers: { placement?: PlacementController } = {};
   const ctx: AppContext = {
     db,
     arn: o.arn ?? DEFAULT_ARN_CONTEXT,
     clock,
     random: o.random,
     log,
-    nodesChanged: (ids) => sessions.nodesChanged(ids),
+    nodesChanged: (ids) => {
+      sessions.nodesChanged(ids);
+      // Capacity may have appeared (a task stopped, a node came back): waiting tasks get a look.
+      controllers.placement?.trigger();
+    },
   };
   const settings: SessionSettings = {
     heartbeatIntervalMs: o.heartbeatIntervalMs,
@@ -110,6 +120,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     eventRetentionMs: o.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
   });
   pruner.start();
+  const placement = new PlacementController(ctx, o.placement);
+  controllers.placement = placement;
+  placement.start();
 
   return {
     grpcPort,
@@ -118,10 +131,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     sessions,
     liveness,
     pruner,
+    placement,
     close: async () => {
       clearInterval(resync);
       liveness.stop();
       pruner.stop();
+      placement.stop();
       shutdown.abort();
       await sessions.closeAll('control plane shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

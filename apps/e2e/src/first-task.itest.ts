@@ -217,19 +217,43 @@ describe.runIf(run)('first task, end to end', () => {
     expect(containersOf(taskId, true)).toEqual([]);
   });
 
-  it('drains a node through the CLI: no new tasks until it is activated', async () => {
+  it('drains a node through the CLI: a new task waits PROVISIONING with the reason, and is placed once the node is activated', async () => {
     const nodes = await berthJson<{ containerInstances: { nodeId: string }[] }>(server, ['node', 'ls']);
     const nodeId = nodes.containerInstances[0]!.nodeId;
     expect((await berth(server, ['node', 'drain', nodeId])).stdout).toBe(`node ${nodeId} DRAINING\n`);
-    const refused = await berth(server, ['task', 'run', 'hello-web']);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('AGENT');
-    expect((await berth(server, ['node', 'activate', nodeId])).code).toBe(0);
-    const ran = await berthJson<{ tasks: TaskJson[] }>(server, ['task', 'run', 'hello-web']);
-    const taskId = ran.tasks[0]!.taskArn.split('/').pop()!;
+    const waiting = await berth(server, ['task', 'run', 'hello-web']);
+    expect(waiting.code, waiting.stderr).toBe(0);
+    expect(waiting.stdout).toContain('PROVISIONING');
+    expect(waiting.stderr).toContain(`waits for a node: no node met all requirements (1 not ACTIVE or not connected); the closest, node ${nodeId} is DRAINING`);
+    const taskId = /^([0-9a-f]{32})/m.exec(waiting.stdout.split('\n')[1] ?? '')![1]!;
     startedTasks.push(taskId);
+    const described = await berth(server, ['task', 'describe', taskId]);
+    expect(described.stdout).toMatch(/Waiting: +no node met all requirements/);
+    expect((await berth(server, ['node', 'activate', nodeId])).code).toBe(0);
+    await waitFor('the waiting task to be placed and RUNNING', async () => describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus === 'RUNNING', 60_000);
+    const events = await berth(server, ['events', '--last', '50']);
+    expect(events.stdout).toMatch(/task\.provisioning .*waits for a node/);
+    expect(events.stdout).toMatch(new RegExp(`task\\.placed .*${taskId}`));
     await berth(server, ['task', 'stop', taskId]);
     await waitFor('stopped', async () => describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus === 'STOPPED', 60_000);
+  });
+
+  it('places with ECS constraints and strategies from the CLI', async () => {
+    const arch = await berth(server, ['task', 'run', 'hello-web', '--placement-constraint', 'memberOf:attribute:berth.arch == amd64', '--placement-strategy', 'spread:instanceId', '--placement-strategy', 'binpack:memory']);
+    expect(arch.code, arch.stderr).toBe(0);
+    const placedId = /^([0-9a-f]{32})/m.exec(arch.stdout.split('\n')[1] ?? '')![1]!;
+    startedTasks.push(placedId);
+    expect(arch.stdout).toContain('PENDING');
+    const pi = await berth(server, ['task', 'run', 'hello-web', '--placement-constraint', 'memberOf:attribute:ecs.cpu-architecture == arm64']);
+    expect(pi.stderr).toContain('does not match attribute:ecs.cpu-architecture == arm64');
+    const waitingId = /^([0-9a-f]{32})/m.exec(pi.stdout.split('\n')[1] ?? '')![1]!;
+    expect((await berth(server, ['task', 'stop', waitingId])).code).toBe(0);
+    expect(describeTask(await berthJson(server, ['task', 'describe', waitingId])).lastStatus).toBe('STOPPED'); // no node to wait for
+    const bad = await berth(server, ['task', 'run', 'hello-web', '--placement-constraint', 'memberOf:attribute:arch =='] );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('placementConstraints[0].expression: expected a value at character');
+    await berth(server, ['task', 'stop', placedId]);
+    await waitFor('stopped', async () => describeTask(await berthJson(server, ['task', 'describe', placedId])).lastStatus === 'STOPPED', 60_000);
   });
 
   it('marks a stopped agent\'s tasks STOPPED with NodeLost after the grace, and reconciles the stale container away when it returns', async () => {

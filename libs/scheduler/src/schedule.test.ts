@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aNode, aRequest, seededRandom } from './builders.js';
-import { compilePlacement, PlacementInputError, schedule } from './schedule.js';
+import { compilePlacement, PlacementInputError, schedule, verifyPlacements } from './schedule.js';
 
 const ids = (plan: { placements: { nodeId: string }[] }) => plan.placements.map((p) => p.nodeId);
 
@@ -119,5 +119,18 @@ describe('compilePlacement: bad input names the field', () => {
       { type: 'spread', field: 'instanceId' },
       { type: 'binpack', field: 'memory' },
     ]);
+  });
+});
+
+describe('verifyPlacements: the plan applier\'s re-check', () => {
+  it('accepts what still fits on fresh state, in order, and rejects the rest', () => {
+    const n = aNode({ registeredMemory: 300 });
+    const req = aRequest({ memoryMib: 128 });
+    const plan = schedule([n], { ...req, count: 2 });
+    expect(verifyPlacements([n], req, plan.placements)).toEqual([true, true]);
+    // Meanwhile another scheduler used 100 MiB of it: only one still fits.
+    expect(verifyPlacements([{ ...n, usedMemory: 100 }], req, plan.placements)).toEqual([true, false]);
+    expect(verifyPlacements([{ ...n, status: 'DRAINING' }], req, plan.placements)).toEqual([false, false]);
+    expect(verifyPlacements([], req, plan.placements)).toEqual([false, false]);
   });
 });

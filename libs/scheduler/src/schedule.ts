@@ -273,6 +273,39 @@ export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, r
   return plan;
 }
 
+/**
+ * The plan applier's check: placements made on an older snapshot, verified in
+ * order against fresh state of their nodes (status, constraints, resources,
+ * ports, distinctInstance), each accepted one accounted for before the next.
+ * Returns, per placement, whether it still holds. Pure.
+ */
+export function verifyPlacements(fresh: readonly NodeSnapshot[], req: ScheduleRequest, placements: readonly { nodeId: string }[]): boolean[] {
+  const c = compilePlacement(req.constraints, []);
+  const byId = new Map<string, Live>();
+  fresh.forEach((node, index) =>
+    byId.set(node.id, {
+      node,
+      index,
+      cpu: node.usedCpu,
+      mem: node.usedMemory,
+      ports: new Set(node.usedPorts),
+      groupCount: node.taskGroups.get(req.group) ?? 0,
+      groups: new Set(node.taskGroups.keys()),
+      version: 0,
+    }),
+  );
+  return placements.map((p) => {
+    const l = byId.get(p.nodeId);
+    if (!l || staticMisfit(l, c) || dynamicMisfit(l, c, req.demand, req.group)) return false;
+    l.cpu += req.demand.cpu;
+    l.mem += req.demand.memoryMib;
+    for (const port of req.demand.hostPorts) l.ports.add(port);
+    l.groupCount++;
+    l.groups.add(req.group);
+    return true;
+  });
+}
+
 interface PickEnv {
   c: Compiled;
   req: ScheduleRequest;

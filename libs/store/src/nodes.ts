@@ -171,3 +171,30 @@ export async function updateNodeAttributes(q: Queryable, id: string, set: Record
     UPDATE nodes SET attributes = (attributes - ${q.array(remove)}::text[]) || ${q.json(set)}, updated_at = now()
     WHERE id = ${id}`;
 }
+
+/** Every node of a cluster (any status), by id: what the scheduler's snapshot starts from. */
+export async function clusterNodes(q: Queryable, cluster: string): Promise<NodeRecord[]> {
+  const rows = await q`SELECT ${q.unsafe(COLUMNS)} FROM nodes WHERE cluster = ${cluster} ORDER BY id`;
+  return rows.map(toNode);
+}
+
+/** Locks these nodes (in id order, so concurrent plan appliers never deadlock) and returns them. */
+export async function lockNodes(q: Queryable, ids: string[]): Promise<NodeRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await q`SELECT ${q.unsafe(COLUMNS)} FROM nodes WHERE id = ANY(${ids}) ORDER BY id FOR UPDATE`;
+  return rows.map(toNode);
+}
+
+/** Tasks not STOPPED per node and group, for nodes of a cluster (or only the given nodes). */
+export async function nodeTaskGroups(q: Queryable, cluster: string, ids?: string[]): Promise<Map<string, Map<string, number>>> {
+  const rows = ids
+    ? await q`SELECT node_id, task_group, count(*)::int AS n FROM tasks WHERE node_id = ANY(${ids}) AND last_status <> 'STOPPED' GROUP BY node_id, task_group`
+    : await q`SELECT node_id, task_group, count(*)::int AS n FROM tasks WHERE cluster = ${cluster} AND node_id IS NOT NULL AND last_status <> 'STOPPED' GROUP BY node_id, task_group`;
+  const out = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    let m = out.get(r.node_id);
+    if (!m) out.set(r.node_id, (m = new Map()));
+    m.set(r.task_group, r.n);
+  }
+  return out;
+}

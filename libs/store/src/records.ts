@@ -106,6 +106,10 @@ export interface TaskRecord {
   containers: ContainerRecord[];
   startedBy: string;
   group: string;
+  /** The placement constraints and strategy the task was run with (ECS shapes). */
+  placement: TaskPlacement;
+  /** While PROVISIONING: why no node takes it yet. */
+  placementReason: string;
   stopCode: string;
   stoppedReason: string;
   version: number;
@@ -115,4 +119,9 @@ export interface TaskRecord {
   stoppingAt: Date | null;
   stoppedAt: Date | null;
   updatedAt: Date;
+}
+
+export interface TaskPlacement {
+  constraints?: { type: string; expression?: string }[];
+  strategy?: { type: string; field?: string }[];
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from './database.js';
-import type { ContainerRecord, TaskRecord } from './records.js';
+import type { ContainerRecord, TaskPlacement, TaskRecord } from './records.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toTask(r: any): TaskRecord {
@@ -19,6 +19,8 @@ function toTask(r: any): TaskRecord {
     containers: r.containers,
     startedBy: r.started_by,
     group: r.task_group,
+    placement: r.placement ?? {},
+    placementReason: r.placement_reason ?? '',
     stopCode: r.stop_code,
     stoppedReason: r.stopped_reason,
     version: r.version,
@@ -48,7 +50,8 @@ export type NewTask = Pick<
   | 'containers'
   | 'startedBy'
   | 'group'
->;
+> &
+  Partial<Pick<TaskRecord, 'placement' | 'placementReason'>>;
 
 export async function insertTasks(q: Queryable, tasks: NewTask[]): Promise<TaskRecord[]> {
   if (tasks.length === 0) return [];
@@ -68,6 +71,8 @@ export async function insertTasks(q: Queryable, tasks: NewTask[]): Promise<TaskR
     containers: q.json(t.containers as never),
     started_by: t.startedBy,
     task_group: t.group,
+    placement: q.json((t.placement ?? {}) as never),
+    placement_reason: t.placementReason ?? '',
   }));
   const inserted = await q`INSERT INTO tasks ${q(rows)} RETURNING *`;
   return inserted.map(toTask);
@@ -265,4 +270,39 @@ export async function pruneStoppedTasks(q: Queryable, before: Date, limit: numbe
       SELECT id FROM tasks WHERE last_status = 'STOPPED' AND stopped_at < ${before} LIMIT ${limit}
     ) RETURNING id`;
   return rows.length;
+}
+
+/** Tasks waiting for a node (PROVISIONING), oldest first. */
+export async function unplacedTasks(q: Queryable, cluster: string, limit: number): Promise<TaskRecord[]> {
+  const rows = await q`
+    SELECT * FROM tasks WHERE cluster = ${cluster} AND node_id IS NULL AND last_status = 'PROVISIONING'
+    ORDER BY created_at, id LIMIT ${limit}`;
+  return rows.map(toTask);
+}
+
+/** Clusters with tasks waiting for a node. */
+export async function clustersWithUnplacedTasks(q: Queryable): Promise<string[]> {
+  const rows = await q`SELECT DISTINCT cluster FROM tasks WHERE node_id IS NULL AND last_status = 'PROVISIONING'`;
+  return rows.map((r) => r.cluster as string);
+}
+
+/** PROVISIONING -> PENDING on a node, only for tasks still unplaced (returns the ids that moved). */
+export async function assignTasks(q: Queryable, assignments: { id: string; nodeId: string }[]): Promise<Set<string>> {
+  if (assignments.length === 0) return new Set();
+  const rows = await q`
+    UPDATE tasks t SET node_id = a.node_id, last_status = 'PENDING', placement_reason = '', version = t.version + 1, updated_at = now()
+    FROM unnest(${q.array(assignments.map((a) => a.id))}::text[], ${q.array(assignments.map((a) => a.nodeId))}::text[]) AS a(id, node_id)
+    WHERE t.id = a.id AND t.node_id IS NULL AND t.last_status = 'PROVISIONING' AND t.desired_status = 'RUNNING'
+    RETURNING t.id`;
+  return new Set(rows.map((r) => r.id as string));
+}
+
+/** Records why PROVISIONING tasks still have no node (only where it changed; returns those ids). */
+export async function setPlacementReason(q: Queryable, ids: string[], reason: string): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await q`
+    UPDATE tasks SET placement_reason = ${reason}, updated_at = now()
+    WHERE id = ANY(${ids}) AND node_id IS NULL AND last_status = 'PROVISIONING' AND placement_reason <> ${reason}
+    RETURNING id`;
+  return rows.map((r) => r.id as string);
 }

@@ -36,9 +36,18 @@ async function describeOne(ctx: CommandContext, id: string): Promise<Task> {
 
 export const taskCommands: Record<string, Command> = {
   'task run': {
-    usage: 'berth task run FAMILY[:REVISION] [--count N] [--started-by S] [--group G] [--env NAME=VALUE ...]',
-    summary: 'run tasks of a task definition',
-    options: { count: { type: 'string' }, 'started-by': { type: 'string' }, group: { type: 'string' }, env: { type: 'string', multiple: true } },
+    usage:
+      'berth task run FAMILY[:REVISION] [--count N] [--started-by S] [--group G] [--env NAME=VALUE ...]\n' +
+      "    [--placement-constraint distinctInstance | 'memberOf:EXPRESSION' ...] [--placement-strategy binpack:memory | spread:attribute:zone | spread:instanceId | random ...]",
+    summary: 'run tasks of a task definition (a task no node can take waits as PROVISIONING)',
+    options: {
+      count: { type: 'string' },
+      'started-by': { type: 'string' },
+      group: { type: 'string' },
+      env: { type: 'string', multiple: true },
+      'placement-constraint': { type: 'string', multiple: true },
+      'placement-strategy': { type: 'string', multiple: true },
+    },
     async run(ctx) {
       const { api, io, json, args, flags } = ctx;
       if (!args[0]) throw new UsageError('task run: which task definition? (family or family:revision)');
@@ -59,10 +68,13 @@ export const taskCommands: Record<string, Command> = {
         startedBy: (flags['started-by'] as string) ?? '',
         group: (flags.group as string) ?? '',
         overrides,
+        placementConstraints: ((flags['placement-constraint'] as string[] | undefined) ?? []).map(parseConstraint),
+        placementStrategy: ((flags['placement-strategy'] as string[] | undefined) ?? []).map(parseStrategy),
       });
       if (json) printJson(io, RunTaskResponse.toJSON(res));
       else {
         if (res.tasks.length > 0) io.out(taskRows(res.tasks));
+        for (const t of res.tasks) if (t.lastStatus === 'PROVISIONING') io.err(`${shortId(t.taskArn)} waits for a node: ${t.placementReason}\n`);
         for (const f of res.failures) io.err(`failure: ${f.reason} ${f.detail}\n`);
       }
       if (res.tasks.length === 0) throw new CliError(`no task was started${res.failures[0] ? `: ${res.failures[0].reason} ${res.failures[0].detail}` : ''}`);
@@ -109,6 +121,7 @@ export const taskCommands: Record<string, Command> = {
         `Status:      ${t.lastStatus} (desired ${t.desiredStatus})`,
         `Health:      ${t.healthStatus || 'UNKNOWN'}`,
       ];
+      if (t.lastStatus === 'PROVISIONING' && t.placementReason) lines.push(`Waiting:     ${t.placementReason}`);
       if (t.stopCode || t.stoppedReason) lines.push(`Stopped:     ${t.stopCode}${t.stoppedReason ? `: ${t.stoppedReason}` : ''}`);
       lines.push(`Created:     ${when(t.createdAt)}`);
       if (t.startedAt) lines.push(`Started:     ${when(t.startedAt)}`);
@@ -136,3 +149,21 @@ export const taskCommands: Record<string, Command> = {
     },
   },
 };
+
+/** "distinctInstance" or "memberOf:EXPRESSION" (ECS's two constraint types). */
+export function parseConstraint(v: string): { type: string; expression: string } {
+  if (v === 'distinctInstance') return { type: 'distinctInstance', expression: '' };
+  const m = /^memberOf:(.+)$/s.exec(v);
+  if (!m) throw new UsageError(`--placement-constraint: must be distinctInstance or memberOf:EXPRESSION (e.g. 'memberOf:attribute:ecs.cpu-architecture == arm64'), got ${JSON.stringify(v)}`);
+  return { type: 'memberOf', expression: m[1]!.trim() };
+}
+
+/** "binpack:memory", "spread:attribute:zone", "spread:instanceId", "random". */
+export function parseStrategy(v: string): { type: string; field: string } {
+  const i = v.indexOf(':');
+  const type = i < 0 ? v : v.slice(0, i);
+  if (!['binpack', 'spread', 'random'].includes(type)) {
+    throw new UsageError(`--placement-strategy: must be binpack:cpu|memory, spread:instanceId|attribute:NAME or random, got ${JSON.stringify(v)}`);
+  }
+  return { type, field: i < 0 ? '' : v.slice(i + 1) };
+}

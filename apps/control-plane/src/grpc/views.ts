@@ -64,6 +64,7 @@ export function taskView(arn: ArnContext, t: TaskRecord): Task {
       restartCount: c.restartCount ?? 0,
     })),
     healthStatus: taskHealthStatus(t.spec.containerDefinitions ?? [], t.containers),
+    placementReason: t.placementReason,
     startedBy: t.startedBy,
     group: t.group,
     stopCode: t.stopCode,

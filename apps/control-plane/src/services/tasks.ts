@@ -1,6 +1,5 @@
 import {
   applyOverrides,
-  arns,
   checkTaskTransition,
   invalid,
   isTaskStatus,
@@ -11,7 +10,6 @@ import {
   taskResources,
   type TaskOverride,
 } from '@berth/domain';
-import { firstFit, type NodeView } from '@berth/scheduler';
 import {
   appendEvents,
   bumpGenerations,
@@ -21,9 +19,7 @@ import {
   getTasks,
   insertTasks,
   listTasks,
-  lockPlaceableNodes,
   readTasksForStatus,
-  nodeAllocations,
   pageSize,
   updateTask,
   updateTasks,
@@ -38,6 +34,7 @@ import {
 } from '@berth/store';
 import { requireCluster } from './clusters.js';
 import type { AppContext } from './context.js';
+import { checkPlacement, placeTasks } from './placement.js';
 import { resolveTaskDefinition } from './task-definitions.js';
 
 /** ECS limits RunTask to 10 tasks per call. */
@@ -50,6 +47,8 @@ export interface RunTaskInput {
   startedBy?: string;
   group?: string;
   overrides?: TaskOverride;
+  placementConstraints?: { type: string; expression?: string }[];
+  placementStrategy?: { type: string; field?: string }[];
 }
 
 export interface FailureView {
@@ -67,10 +66,10 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
   if ((input.group ?? '').length > 255) throw invalid('group: must be at most 255 characters');
   const cluster = await requireCluster(ctx, input.cluster);
   const def = await resolveTaskDefinition(ctx, input.taskDefinition);
-  const defArn = arns.taskDefinition(ctx.arn, def.family, def.revision);
   if (def.status !== 'ACTIVE') {
     throw invalid(`taskDefinition: ${def.family}:${def.revision} is ${def.status}; new tasks need an ACTIVE revision`);
   }
+  const placement = checkPlacement({ constraints: input.placementConstraints ?? [], strategy: input.placementStrategy ?? [] });
   const spec = applyOverrides(def.spec, input.overrides);
   const demand = { ...taskResources(spec), hostPorts: staticHostPorts(spec) };
   const containers: ContainerRecord[] = spec.containerDefinitions.map((c) => ({
@@ -82,51 +81,51 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
     memoryReservation: c.memoryReservation,
   }));
 
-  const result = await ctx.db.sql.begin(async (tx) => {
-    const nodes = await lockPlaceableNodes(tx, cluster);
-    const alloc = await nodeAllocations(tx, nodes.map((n) => n.id));
-    const views: NodeView[] = nodes.map((n) => {
-      const a = alloc.get(n.id);
-      return {
-        id: n.id,
-        placeable: true,
-        registeredCpu: n.registeredCpu,
-        registeredMemory: n.registeredMemory,
-        usedCpu: a?.cpu ?? 0,
-        usedMemory: a?.memory ?? 0,
-        usedPorts: new Set(a?.ports ?? []),
-      };
-    });
-    const plan = firstFit(views, { count, demand });
-    const rows: NewTask[] = plan.placements.map((p) => ({
-      id: newTaskId(ctx.random),
-      cluster,
-      family: def.family,
-      revision: def.revision,
-      nodeId: p.nodeId,
-      desiredStatus: 'RUNNING',
-      lastStatus: 'PENDING',
-      spec,
-      overrides: (input.overrides ?? {}) as Record<string, unknown>,
-      cpu: demand.cpu,
-      memory: demand.memoryMib,
-      hostPorts: demand.hostPorts,
-      containers,
-      startedBy: input.startedBy ?? '',
-      group: input.group || `family:${def.family}`,
-    }));
-    const tasks = await insertTasks(tx, rows);
-    const nodeIds = [...new Set(rows.map((r) => r.nodeId!))];
-    await bumpGenerations(tx, nodeIds);
-    await appendEvents(
-      tx,
-      tasks.map((t) => ({ cluster, kind: 'task.placed', subject: t.id, message: `task ${t.id} (${def.family}:${def.revision}) placed on node ${t.nodeId}` })),
-    );
-    return { tasks, failures: plan.failures.map((f) => ({ arn: defArn, reason: f.reason, detail: f.detail })), nodeIds };
+  const group = input.group || `family:${def.family}`;
+  const row = (nodeId: string | null, placementReason = ''): NewTask => ({
+    id: newTaskId(ctx.random),
+    cluster,
+    family: def.family,
+    revision: def.revision,
+    nodeId,
+    desiredStatus: 'RUNNING',
+    lastStatus: nodeId ? 'PENDING' : 'PROVISIONING',
+    spec,
+    overrides: (input.overrides ?? {}) as Record<string, unknown>,
+    cpu: demand.cpu,
+    memory: demand.memoryMib,
+    hostPorts: demand.hostPorts,
+    containers,
+    startedBy: input.startedBy ?? '',
+    group,
+    placement,
+    placementReason,
   });
-  ctx.nodesChanged(result.nodeIds);
-  ctx.log.info({ cluster, taskDefinition: `${def.family}:${def.revision}`, placed: result.tasks.length, failures: result.failures.length }, 'run task');
-  return { tasks: result.tasks, failures: result.failures };
+  const placed = await placeTasks(ctx, cluster, { count, demand, group, ...placement }, async (tx, nodeIds) => {
+    const tasks = await insertTasks(tx, nodeIds.map((n) => row(n)));
+    await bumpGenerations(tx, [...new Set(nodeIds)]);
+    await appendEvents(tx, tasks.map((t) => placedEvent(t)));
+    return tasks;
+  });
+  const tasks = [...placed.committed];
+  if (placed.placed < count) {
+    // ECS with capacity providers: the task waits in PROVISIONING until a node can take it.
+    const reason = placed.unplacedReason!;
+    const waiting = await ctx.db.sql.begin(async (tx) => {
+      const rows = await insertTasks(tx, Array.from({ length: count - placed.placed }, () => row(null, reason)));
+      await appendEvents(tx, rows.map((t) => ({ cluster, kind: 'task.provisioning', subject: t.id, message: `task ${t.id} (${def.family}:${def.revision}) waits for a node: ${reason}`, data: { reason: placed.unplacedFailureReason } })));
+      return rows;
+    });
+    tasks.push(...waiting);
+  }
+  ctx.nodesChanged([...new Set(placed.committed.map((t) => t.nodeId!))]);
+  ctx.log.info({ cluster, taskDefinition: `${def.family}:${def.revision}`, placed: placed.placed, provisioning: count - placed.placed }, 'run task');
+  return { tasks, failures: [] };
+}
+
+/** The event of a task getting its node. */
+export function placedEvent(t: TaskRecord): NewEvent {
+  return { cluster: t.cluster, kind: 'task.placed', subject: t.id, message: `task ${t.id} (${t.family}:${t.revision}) placed on node ${t.nodeId}` };
 }
 
 function taskId(ref: string): string {
@@ -144,11 +143,14 @@ export async function stopTaskOp(ctx: AppContext, input: { cluster?: string; tas
     const t = await getTaskForUpdate(tx, id);
     if (!t || t.cluster !== cluster) throw notFound(`task ${id} not found in cluster ${cluster}`);
     if (t.desiredStatus === 'STOPPED' || t.lastStatus === 'STOPPED') return t;
+    // A task without a node (PROVISIONING) has no agent to stop it: it is STOPPED at once.
+    const unplaced = !t.nodeId;
     const updated = await updateTask(tx, id, {
       desiredStatus: 'STOPPED',
       stopCode: 'UserInitiated',
       stoppedReason: input.reason || 'Task stopped by user',
       stoppingAt: now,
+      ...(unplaced ? { lastStatus: 'STOPPED', stoppedAt: now } : {}),
     });
     if (t.nodeId) await bumpGenerations(tx, [t.nodeId]);
     await appendEvents(tx, [{ cluster, kind: 'task.stopping', subject: id, message: `task ${id} asked to stop: ${updated.stoppedReason}` }]);

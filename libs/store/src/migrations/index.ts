@@ -2,6 +2,7 @@ import { initial } from './001-initial.js';
 import { nodeLiveness } from './002-node-liveness.js';
 import { nodeAttributes } from './003-node-attributes.js';
 import { listIndexes } from './004-list-indexes.js';
+import { placement } from './005-placement.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'node-liveness', sql: nodeLiveness },
   { version: 3, name: 'node-attributes', sql: nodeAttributes },
   { version: 4, name: 'list-indexes', sql: listIndexes },
+  { version: 5, name: 'placement', sql: placement },
 ];

@@ -211,6 +211,8 @@ export interface Task {
   overridesJson: string;
   /** HEALTHY, UNHEALTHY or UNKNOWN. */
   healthStatus: string;
+  /** While PROVISIONING: why no node can take the task yet (as the scheduler explains it). */
+  placementReason: string;
 }
 
 export interface ContainerOverride {
@@ -235,7 +237,26 @@ export interface RunTaskRequest {
   count: number;
   startedBy: string;
   group: string;
-  overrides: TaskOverride | undefined;
+  overrides:
+    | TaskOverride
+    | undefined;
+  /** ECS placement constraints (distinctInstance, memberOf with the cluster query language), at most 10. */
+  placementConstraints: PlacementConstraint[];
+  /** ECS placement strategies, applied in order as tie-breakers (binpack, spread, random), at most 5. */
+  placementStrategy: PlacementStrategy[];
+}
+
+export interface PlacementConstraint {
+  /** distinctInstance or memberOf. */
+  type: string;
+  expression: string;
+}
+
+export interface PlacementStrategy {
+  /** binpack, spread or random. */
+  type: string;
+  /** binpack: cpu or memory; spread: instanceId (or host) or attribute:NAME. */
+  field: string;
 }
 
 export interface RunTaskResponse {
@@ -2932,6 +2953,7 @@ function createBaseTask(): Task {
     version: 0,
     overridesJson: "",
     healthStatus: "",
+    placementReason: "",
   };
 }
 
@@ -2999,6 +3021,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.healthStatus !== "") {
       writer.uint32(170).string(message.healthStatus);
+    }
+    if (message.placementReason !== "") {
+      writer.uint32(178).string(message.placementReason);
     }
     return writer;
   },
@@ -3184,6 +3209,14 @@ export const Task: MessageFns<Task> = {
             message.healthStatus = reader.string();
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.placementReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3285,6 +3318,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.health_status)
         ? globalThis.String(object.health_status)
         : "",
+      placementReason: isSet(object.placementReason)
+        ? globalThis.String(object.placementReason)
+        : isSet(object.placement_reason)
+        ? globalThis.String(object.placement_reason)
+        : "",
     };
   },
 
@@ -3353,6 +3391,9 @@ export const Task: MessageFns<Task> = {
     if (message.healthStatus !== "") {
       obj.healthStatus = message.healthStatus;
     }
+    if (message.placementReason !== "") {
+      obj.placementReason = message.placementReason;
+    }
     return obj;
   },
 
@@ -3382,6 +3423,7 @@ export const Task: MessageFns<Task> = {
     message.version = object.version ?? 0;
     message.overridesJson = object.overridesJson ?? "";
     message.healthStatus = object.healthStatus ?? "";
+    message.placementReason = object.placementReason ?? "";
     return message;
   },
 };
@@ -3647,7 +3689,16 @@ export const TaskOverride: MessageFns<TaskOverride> = {
 };
 
 function createBaseRunTaskRequest(): RunTaskRequest {
-  return { cluster: "", taskDefinition: "", count: 0, startedBy: "", group: "", overrides: undefined };
+  return {
+    cluster: "",
+    taskDefinition: "",
+    count: 0,
+    startedBy: "",
+    group: "",
+    overrides: undefined,
+    placementConstraints: [],
+    placementStrategy: [],
+  };
 }
 
 export const RunTaskRequest: MessageFns<RunTaskRequest> = {
@@ -3669,6 +3720,12 @@ export const RunTaskRequest: MessageFns<RunTaskRequest> = {
     }
     if (message.overrides !== undefined) {
       TaskOverride.encode(message.overrides, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.placementConstraints) {
+      PlacementConstraint.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.placementStrategy) {
+      PlacementStrategy.encode(v!, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -3734,6 +3791,22 @@ export const RunTaskRequest: MessageFns<RunTaskRequest> = {
             message.overrides = TaskOverride.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.placementConstraints.push(PlacementConstraint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.placementStrategy.push(PlacementStrategy.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3762,6 +3835,16 @@ export const RunTaskRequest: MessageFns<RunTaskRequest> = {
         : "",
       group: isSet(object.group) ? globalThis.String(object.group) : "",
       overrides: isSet(object.overrides) ? TaskOverride.fromJSON(object.overrides) : undefined,
+      placementConstraints: globalThis.Array.isArray(object?.placementConstraints)
+        ? object.placementConstraints.map((e: any) => PlacementConstraint.fromJSON(e))
+        : globalThis.Array.isArray(object?.placement_constraints)
+        ? object.placement_constraints.map((e: any) => PlacementConstraint.fromJSON(e))
+        : [],
+      placementStrategy: globalThis.Array.isArray(object?.placementStrategy)
+        ? object.placementStrategy.map((e: any) => PlacementStrategy.fromJSON(e))
+        : globalThis.Array.isArray(object?.placement_strategy)
+        ? object.placement_strategy.map((e: any) => PlacementStrategy.fromJSON(e))
+        : [],
     };
   },
 
@@ -3785,6 +3868,12 @@ export const RunTaskRequest: MessageFns<RunTaskRequest> = {
     if (message.overrides !== undefined) {
       obj.overrides = TaskOverride.toJSON(message.overrides);
     }
+    if (message.placementConstraints?.length) {
+      obj.placementConstraints = message.placementConstraints.map((e) => PlacementConstraint.toJSON(e));
+    }
+    if (message.placementStrategy?.length) {
+      obj.placementStrategy = message.placementStrategy.map((e) => PlacementStrategy.toJSON(e));
+    }
     return obj;
   },
 
@@ -3801,6 +3890,178 @@ export const RunTaskRequest: MessageFns<RunTaskRequest> = {
     message.overrides = (object.overrides !== undefined && object.overrides !== null)
       ? TaskOverride.fromPartial(object.overrides)
       : undefined;
+    message.placementConstraints = object.placementConstraints?.map((e) => PlacementConstraint.fromPartial(e)) || [];
+    message.placementStrategy = object.placementStrategy?.map((e) => PlacementStrategy.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePlacementConstraint(): PlacementConstraint {
+  return { type: "", expression: "" };
+}
+
+export const PlacementConstraint: MessageFns<PlacementConstraint> = {
+  encode(message: PlacementConstraint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.expression !== "") {
+      writer.uint32(18).string(message.expression);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementConstraint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlacementConstraint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expression = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlacementConstraint {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      expression: isSet(object.expression) ? globalThis.String(object.expression) : "",
+    };
+  },
+
+  toJSON(message: PlacementConstraint): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.expression !== "") {
+      obj.expression = message.expression;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlacementConstraint>, I>>(base?: I): PlacementConstraint {
+    return PlacementConstraint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlacementConstraint>, I>>(object: I): PlacementConstraint {
+    const message = createBasePlacementConstraint();
+    message.type = object.type ?? "";
+    message.expression = object.expression ?? "";
+    return message;
+  },
+};
+
+function createBasePlacementStrategy(): PlacementStrategy {
+  return { type: "", field: "" };
+}
+
+export const PlacementStrategy: MessageFns<PlacementStrategy> = {
+  encode(message: PlacementStrategy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.field !== "") {
+      writer.uint32(18).string(message.field);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlacementStrategy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlacementStrategy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlacementStrategy {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+    };
+  },
+
+  toJSON(message: PlacementStrategy): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlacementStrategy>, I>>(base?: I): PlacementStrategy {
+    return PlacementStrategy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlacementStrategy>, I>>(object: I): PlacementStrategy {
+    const message = createBasePlacementStrategy();
+    message.type = object.type ?? "";
+    message.field = object.field ?? "";
     return message;
   },
 };

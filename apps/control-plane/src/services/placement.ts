@@ -1,0 +1,110 @@
+import { invalid } from '@berth/domain';
+import { compilePlacement, PlacementInputError, schedule, verifyPlacements, type NodeSnapshot, type PlacementConstraint, type PlacementStrategy, type ScheduleRequest } from '@berth/scheduler';
+import { clusterNodes, lockNodes, nodeAllocations, nodeTaskGroups, type NodeRecord, type Queryable, type TaskPlacement } from '@berth/store';
+import type { AppContext } from './context.js';
+import { nodeAttributes } from './nodes.js';
+
+/**
+ * Placement as Nomad does it: schedule on a snapshot read without locks, then
+ * apply the plan in the caller's transaction after re-checking each node it
+ * uses against fresh state (the node rows locked, in id order). A placement
+ * that no longer holds (another scheduler took the room) is rejected, and the
+ * rejected tasks are scheduled again on a fresh snapshot; so concurrent
+ * schedulers never overcommit a node, and never wait on each other to decide.
+ */
+
+/** Rounds of schedule -> verify before the rest is left unplaced. */
+export const PLACEMENT_ROUNDS = 3;
+
+/** A request's constraints and strategy, checked with the field that is wrong (400, never half-written). */
+export function checkPlacement(p: TaskPlacement): { constraints: PlacementConstraint[]; strategy: PlacementStrategy[] } {
+  const constraints = (p.constraints ?? []) as PlacementConstraint[];
+  const strategy = (p.strategy ?? []) as PlacementStrategy[];
+  try {
+    compilePlacement(constraints, strategy);
+  } catch (err) {
+    if (err instanceof PlacementInputError) throw invalid(err.message);
+    throw err;
+  }
+  return { constraints, strategy };
+}
+
+/** One node as the scheduler sees it. */
+export function nodeSnapshot(n: NodeRecord, alloc: { cpu: number; memory: number; ports: string[] } | undefined, groups: Map<string, number> | undefined): NodeSnapshot {
+  return {
+    id: n.id,
+    status: n.status,
+    connected: n.agentConnected,
+    attributes: new Map(nodeAttributes(n).map((a) => [a.name, a.value])),
+    registeredCpu: n.registeredCpu,
+    registeredMemory: n.registeredMemory,
+    usedCpu: alloc?.cpu ?? 0,
+    usedMemory: alloc?.memory ?? 0,
+    usedPorts: new Set(alloc?.ports ?? []),
+    taskGroups: groups ?? new Map(),
+    agentVersion: n.agentVersion,
+  };
+}
+
+/** The whole cluster, read without locks. */
+export async function readClusterSnapshot(q: Queryable, cluster: string): Promise<NodeSnapshot[]> {
+  const nodes = await clusterNodes(q, cluster);
+  const [alloc, groups] = await Promise.all([nodeAllocations(q, nodes.map((n) => n.id)), nodeTaskGroups(q, cluster)]);
+  return nodes.map((n) => nodeSnapshot(n, alloc.get(n.id), groups.get(n.id)));
+}
+
+export interface PlaceResult<T> {
+  /** What `commit` wrote for the placed tasks, in order. */
+  committed: T[];
+  /** How many tasks were placed. */
+  placed: number;
+  /** Why the rest could not be placed (the scheduler's explanation), if any are left. */
+  unplacedReason?: string;
+  unplacedFailureReason?: string;
+}
+
+/**
+ * Decides nodes for `req.count` tasks and commits them through `commit`, which
+ * runs inside one transaction with the plan verified: it receives the accepted
+ * node ids and writes the tasks. Up to PLACEMENT_ROUNDS rounds.
+ */
+export async function placeTasks<T>(
+  ctx: AppContext,
+  cluster: string,
+  req: ScheduleRequest,
+  commit: (tx: Queryable, nodeIds: string[]) => Promise<T[]>,
+): Promise<PlaceResult<T>> {
+  const committed: T[] = [];
+  let placed = 0;
+  let remaining = req.count;
+  let reason: { detail: string; reason: string } | undefined;
+  for (let round = 1; round <= PLACEMENT_ROUNDS && remaining > 0; round++) {
+    const snapshot = await readClusterSnapshot(ctx.db.sql, cluster);
+    const plan = schedule(snapshot, { ...req, count: remaining }, () => ctx.random.next());
+    reason = plan.failures[0];
+    if (plan.placements.length === 0) break;
+    const [accepted, written] = await ctx.db.sql.begin(async (tx): Promise<[string[], T[]]> => {
+      const ids = [...new Set(plan.placements.map((p) => p.nodeId))].sort();
+      const nodes = await lockNodes(tx, ids);
+      const [alloc, groups] = await Promise.all([nodeAllocations(tx, ids), nodeTaskGroups(tx, cluster, ids)]);
+      const fresh = nodes.map((n) => nodeSnapshot(n, alloc.get(n.id), groups.get(n.id)));
+      const ok = verifyPlacements(fresh, req, plan.placements);
+      const nodeIds = plan.placements.filter((_, i) => ok[i]).map((p) => p.nodeId);
+      return [nodeIds, nodeIds.length > 0 ? await commit(tx, nodeIds) : []];
+    });
+    if (accepted.length < plan.placements.length) {
+      ctx.log.debug({ cluster, planned: plan.placements.length, accepted: accepted.length, round }, 'plan partly rejected on fresh state; scheduling the rest again');
+    }
+    committed.push(...written);
+    placed += accepted.length;
+    remaining -= accepted.length;
+    if (accepted.length === plan.placements.length && plan.failures.length > 0) break; // the rest does not fit anyway
+  }
+  if (remaining === 0) return { committed, placed };
+  return {
+    committed,
+    placed,
+    unplacedReason: reason?.detail ?? 'other schedulers kept taking the room; retrying',
+    unplacedFailureReason: reason?.reason ?? 'RESOURCE:CONFLICT',
+  };
+}
