@@ -55,10 +55,13 @@ describe.each(BACKENDS)('agent protocol and control API on $name', (backend) => 
     await call('registerTaskDefinition', {
       taskDefinitionJson: JSON.stringify({ family: 'web', containerDefinitions: [{ name: 'web', image: 'busybox', memory: 1000, portMappings: [{ containerPort: 80, hostPort: 8080 }] }] }),
     });
-    const run = await call<{ tasks: { taskArn: string; lastStatus: string; containerInstanceArn: string }[]; failures: { reason: string }[] }>('runTask', { cluster: '', taskDefinition: 'web', count: 2, startedBy: 'test', group: '' });
-    // One static host port per node: the second task cannot fit.
-    expect(run.tasks).toHaveLength(1);
-    expect(run.failures.map((f) => f.reason)).toEqual(['RESOURCE:PORTS']);
+    const run = await call<{ tasks: { taskArn: string; lastStatus: string; containerInstanceArn: string; placementReason: string }[]; failures: { reason: string }[] }>('runTask', { cluster: '', taskDefinition: 'web', count: 2, startedBy: 'test', group: '' });
+    // One static host port per node: the second task waits for a node that has the port free.
+    expect(run.failures).toEqual([]);
+    expect(run.tasks.map((t) => t.lastStatus)).toEqual(['PENDING', 'PROVISIONING']);
+    expect(run.tasks[1]!.placementReason).toContain('is already using port 8080/tcp');
+    expect(run.tasks[1]!.containerInstanceArn).toBe('');
+    await call('stopTask', { cluster: '', task: run.tasks[1]!.taskArn, reason: 'not needed' });
     const taskArn = run.tasks[0]!.taskArn;
     const taskId = taskArn.split('/').pop()!;
     expect(run.tasks[0]!.lastStatus).toBe('PENDING');

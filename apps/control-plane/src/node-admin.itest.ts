@@ -49,11 +49,13 @@ describe('node and cluster administration', () => {
     const drained = await updateContainerInstancesStateOp(ctx, { containerInstances: [nodeId, 'n-nope'], status: 'DRAINING' });
     expect(drained.found[0]!.node.status).toBe('DRAINING');
     expect(drained.failures).toEqual([{ arn: 'n-nope', reason: 'MISSING', detail: '' }]);
-    const none = await runTaskOp(ctx, { taskDefinition: 'app' });
-    expect(none.tasks).toEqual([]);
-    expect(none.failures[0]!.reason).toBe('AGENT');
+    const waiting = await runTaskOp(ctx, { taskDefinition: 'app' });
+    expect(waiting.tasks.map((t) => [t.lastStatus, t.nodeId])).toEqual([['PROVISIONING', null]]);
+    expect(waiting.tasks[0]!.placementReason).toContain(`node ${nodeId} is DRAINING`);
     await updateContainerInstancesStateOp(ctx, { containerInstances: [nodeId], status: 'ACTIVE' });
     expect((await runTaskOp(ctx, { taskDefinition: 'app' })).tasks[0]!.nodeId).toBe(nodeId);
+    await cp.placement.pass();
+    expect((await describeTasksOp(ctx, { tasks: [waiting.tasks[0]!.id] })).found[0]).toMatchObject({ lastStatus: 'PENDING', nodeId });
     expect(await kindOf(updateContainerInstancesStateOp(ctx, { containerInstances: [nodeId], status: 'PAUSED' }))).toMatch(/^invalid: status: must be ACTIVE or DRAINING/);
     agent.end();
   });

@@ -53,6 +53,59 @@ export async function readClusterSnapshot(q: Queryable, cluster: string): Promis
   return nodes.map((n) => nodeSnapshot(n, alloc.get(n.id), groups.get(n.id)));
 }
 
+/** How old a cached snapshot may be before the next placement reads the cluster again. */
+export const SNAPSHOT_MAX_AGE_MS = 1_000;
+
+interface CachedSnapshot {
+  at: number;
+  nodes: Map<string, MutableSnapshot>;
+  /** The node list as the scheduler takes it (the same objects). */
+  list: MutableSnapshot[];
+}
+type MutableSnapshot = NodeSnapshot & { usedCpu: number; usedMemory: number; usedPorts: Set<string>; taskGroups: Map<string, number> };
+
+/**
+ * Snapshots per store and cluster, reused for up to SNAPSHOT_MAX_AGE_MS and
+ * kept current with what this process commits. Staleness is safe: the plan
+ * applier re-checks every placement on fresh state, and a rejection drops the
+ * cached snapshot.
+ */
+const snapshots = new WeakMap<object, Map<string, CachedSnapshot>>();
+/** Reads in flight, so callers that find the snapshot old at the same time share one read. */
+const reading = new WeakMap<object, Map<string, Promise<CachedSnapshot>>>();
+
+async function snapshotFor(ctx: AppContext, cluster: string, fresh: boolean): Promise<CachedSnapshot> {
+  let perDb = snapshots.get(ctx.db);
+  if (!perDb) snapshots.set(ctx.db, (perDb = new Map()));
+  let inFlight = reading.get(ctx.db);
+  if (!inFlight) reading.set(ctx.db, (inFlight = new Map()));
+  const cached = perDb.get(cluster);
+  if (cached && !fresh && Date.now() - cached.at < SNAPSHOT_MAX_AGE_MS) return cached;
+  const pending = inFlight.get(cluster);
+  if (pending) return pending;
+  const read = (async () => {
+    const at = Date.now();
+    const nodes = await readClusterSnapshot(ctx.db.sql, cluster);
+    const list = nodes.map((n) => ({ ...n, usedPorts: new Set(n.usedPorts), taskGroups: new Map(n.taskGroups) }));
+    const next: CachedSnapshot = { at, nodes: new Map(list.map((n) => [n.id, n])), list };
+    perDb.set(cluster, next);
+    return next;
+  })().finally(() => inFlight.delete(cluster));
+  inFlight.set(cluster, read);
+  return read;
+}
+
+function account(snap: CachedSnapshot, req: ScheduleRequest, nodeIds: string[]): void {
+  for (const id of nodeIds) {
+    const n = snap.nodes.get(id);
+    if (!n) continue;
+    n.usedCpu += req.demand.cpu;
+    n.usedMemory += req.demand.memoryMib;
+    for (const p of req.demand.hostPorts) n.usedPorts.add(p);
+    n.taskGroups.set(req.group, (n.taskGroups.get(req.group) ?? 0) + 1);
+  }
+}
+
 export interface PlaceResult<T> {
   /** What `commit` wrote for the placed tasks, in order. */
   committed: T[];
@@ -79,8 +132,9 @@ export async function placeTasks<T>(
   let remaining = req.count;
   let reason: { detail: string; reason: string } | undefined;
   for (let round = 1; round <= PLACEMENT_ROUNDS && remaining > 0; round++) {
-    const snapshot = await readClusterSnapshot(ctx.db.sql, cluster);
-    const plan = schedule(snapshot, { ...req, count: remaining }, () => ctx.random.next());
+    // The first round may use a recent snapshot; a rejected plan reads the cluster again.
+    const snap = await snapshotFor(ctx, cluster, round > 1);
+    const plan = schedule(snap.list, { ...req, count: remaining }, () => ctx.random.next());
     reason = plan.failures[0];
     if (plan.placements.length === 0) break;
     const [accepted, written] = await ctx.db.sql.begin(async (tx): Promise<[string[], T[]]> => {
@@ -95,6 +149,7 @@ export async function placeTasks<T>(
     if (accepted.length < plan.placements.length) {
       ctx.log.debug({ cluster, planned: plan.placements.length, accepted: accepted.length, round }, 'plan partly rejected on fresh state; scheduling the rest again');
     }
+    account(snap, req, accepted);
     committed.push(...written);
     placed += accepted.length;
     remaining -= accepted.length;
