@@ -1,5 +1,5 @@
 import type { Queryable } from './database.js';
-import type { ContainerRecord, TaskPlacement, TaskRecord } from './records.js';
+import type { ContainerRecord, TaskRecord } from './records.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toTask(r: any): TaskRecord {
