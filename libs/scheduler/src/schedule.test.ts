@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aNode, aRequest, seededRandom } from './builders.js';
-import { compilePlacement, PlacementInputError, schedule, verifyPlacements } from './schedule.js';
+import { compilePlacement, PlacementInputError, schedule, scheduleDaemon, verifyPlacements } from './schedule.js';
 
 const ids = (plan: { placements: { nodeId: string }[] }) => plan.placements.map((p) => p.nodeId);
 
@@ -132,5 +132,22 @@ describe('verifyPlacements: the plan applier\'s re-check', () => {
     expect(verifyPlacements([{ ...n, usedMemory: 100 }], req, plan.placements)).toEqual([true, false]);
     expect(verifyPlacements([{ ...n, status: 'DRAINING' }], req, plan.placements)).toEqual([false, false]);
     expect(verifyPlacements([], req, plan.placements)).toEqual([false, false]);
+  });
+});
+
+describe('scheduleDaemon', () => {
+  it('one task on every matching node that has none yet; a matching node without room is named', () => {
+    const pi = aNode({ attributes: { 'ecs.cpu-architecture': 'arm64' } });
+    const full = aNode({ attributes: { 'ecs.cpu-architecture': 'arm64' }, registeredMemory: 64 });
+    const has = aNode({ attributes: { 'ecs.cpu-architecture': 'arm64' }, taskGroups: { 'service:node-exporter': 1 } });
+    const vm = aNode();
+    const drained = aNode({ status: 'DRAINING', attributes: { 'ecs.cpu-architecture': 'arm64' } });
+    const plan = scheduleDaemon([pi, full, has, vm, drained], {
+      group: 'service:node-exporter',
+      demand: { cpu: 0, memoryMib: 128, hostPorts: ['9100/tcp'] },
+      constraints: [{ type: 'memberOf', expression: 'attribute:ecs.cpu-architecture == arm64' }],
+    });
+    expect(ids(plan)).toEqual([pi.id]);
+    expect(plan.failures).toEqual([{ reason: 'RESOURCE:MEMORY', detail: `node ${full.id} lacks 64 MiB memory` }]);
   });
 });

@@ -274,6 +274,25 @@ export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, r
 }
 
 /**
+ * DAEMON placement: exactly one task of the group on every node that satisfies
+ * the constraints (status, memberOf). Nodes that already run one are left
+ * alone; a matching node without the room gets a failure naming it. Strategies
+ * do not apply (every matching node gets one). `count` is ignored. Pure.
+ */
+export function scheduleDaemon(nodes: readonly NodeSnapshot[], req: Omit<ScheduleRequest, 'count' | 'strategy'>): SchedulePlan {
+  const c = compilePlacement(req.constraints, []);
+  const plan: SchedulePlan = { placements: [], failures: [] };
+  nodes.forEach((node, index) => {
+    const l: Live = { node, index, cpu: node.usedCpu, mem: node.usedMemory, ports: new Set(node.usedPorts), groupCount: node.taskGroups.get(req.group) ?? 0, groups: new Set(node.taskGroups.keys()), version: 0 };
+    if (l.groupCount > 0 || staticMisfit(l, c)) return;
+    const misfit = dynamicMisfit(l, c, req.demand, req.group);
+    if (misfit) plan.failures.push({ reason: REASON[misfit.kind], detail: misfit.detail });
+    else plan.placements.push({ nodeId: node.id });
+  });
+  return plan;
+}
+
+/**
  * The plan applier's check: placements made on an older snapshot, verified in
  * order against fresh state of their nodes (status, constraints, resources,
  * ports, distinctInstance), each accepted one accounted for before the next.
