@@ -155,6 +155,20 @@ interface Live {
   version: number;
 }
 
+/** A node's working state for one request. */
+function liveOf(node: NodeSnapshot, index: number, group: string): Live {
+  return {
+    node,
+    index,
+    cpu: node.usedCpu,
+    mem: node.usedMemory,
+    ports: new Set(node.usedPorts),
+    groupCount: node.taskGroups.get(group) ?? 0,
+    groups: new Set(node.taskGroups.keys()),
+    version: 0,
+  };
+}
+
 function queryContext(l: Live) {
   return {
     instanceId: l.node.id,
@@ -221,16 +235,7 @@ export function explain(misfits: Misfit[]): PlacementFailure {
 /** Places `count` tasks, each accounted for before the next. `random` returns [0, 1). Pure. */
 export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, random: () => number = Math.random, options: { scan?: boolean } = {}): SchedulePlan {
   const c = compilePlacement(req.constraints, req.strategy);
-  const live: Live[] = nodes.map((node, index) => ({
-    node,
-    index,
-    cpu: node.usedCpu,
-    mem: node.usedMemory,
-    ports: new Set(node.usedPorts),
-    groupCount: node.taskGroups.get(req.group) ?? 0,
-    groups: new Set(node.taskGroups.keys()),
-    version: 0,
-  }));
+  const live: Live[] = nodes.map((node, index) => liveOf(node, index, req.group));
   for (const l of live) l.staticMisfit = staticMisfit(l, c);
   const eligible = live.filter((l) => !l.staticMisfit);
   // Spread counts: the group's tasks per value of each spread field, over every node (ECS counts where tasks are).
@@ -283,7 +288,7 @@ export function scheduleDaemon(nodes: readonly NodeSnapshot[], req: Omit<Schedul
   const c = compilePlacement(req.constraints, []);
   const plan: SchedulePlan = { placements: [], failures: [] };
   nodes.forEach((node, index) => {
-    const l: Live = { node, index, cpu: node.usedCpu, mem: node.usedMemory, ports: new Set(node.usedPorts), groupCount: node.taskGroups.get(req.group) ?? 0, groups: new Set(node.taskGroups.keys()), version: 0 };
+    const l = liveOf(node, index, req.group);
     if (l.groupCount > 0 || staticMisfit(l, c)) return;
     const misfit = dynamicMisfit(l, c, req.demand, req.group);
     if (misfit) plan.failures.push({ reason: REASON[misfit.kind], detail: misfit.detail });
@@ -301,18 +306,7 @@ export function scheduleDaemon(nodes: readonly NodeSnapshot[], req: Omit<Schedul
 export function verifyPlacements(fresh: readonly NodeSnapshot[], req: ScheduleRequest, placements: readonly { nodeId: string }[]): boolean[] {
   const c = compilePlacement(req.constraints, []);
   const byId = new Map<string, Live>();
-  fresh.forEach((node, index) =>
-    byId.set(node.id, {
-      node,
-      index,
-      cpu: node.usedCpu,
-      mem: node.usedMemory,
-      ports: new Set(node.usedPorts),
-      groupCount: node.taskGroups.get(req.group) ?? 0,
-      groups: new Set(node.taskGroups.keys()),
-      version: 0,
-    }),
-  );
+  fresh.forEach((node, index) => byId.set(node.id, liveOf(node, index, req.group)));
   return placements.map((p) => {
     const l = byId.get(p.nodeId);
     if (!l || staticMisfit(l, c) || dynamicMisfit(l, c, req.demand, req.group)) return false;
