@@ -131,12 +131,18 @@ export async function placeTasks<T>(
   let placed = 0;
   let remaining = req.count;
   let reason: { detail: string; reason: string } | undefined;
+  let fresh = false;
   for (let round = 1; round <= PLACEMENT_ROUNDS && remaining > 0; round++) {
-    // The first round may use a recent snapshot; a rejected plan reads the cluster again.
-    const snap = await snapshotFor(ctx, cluster, round > 1);
+    // The first round may use a recent snapshot. It can be wrong both ways: the applier catches room
+    // that is gone; room that appeared (a node activated) is found by reading the cluster again.
+    const snap = await snapshotFor(ctx, cluster, fresh);
     const plan = schedule(snap.list, { ...req, count: remaining }, () => ctx.random.next());
     reason = plan.failures[0];
-    if (plan.placements.length === 0) break;
+    if (plan.placements.length === 0) {
+      if (fresh) break;
+      fresh = true;
+      continue;
+    }
     const [accepted, written] = await ctx.db.sql.begin(async (tx): Promise<[string[], T[]]> => {
       const ids = [...new Set(plan.placements.map((p) => p.nodeId))].sort();
       const nodes = await lockNodes(tx, ids);
@@ -153,7 +159,10 @@ export async function placeTasks<T>(
     committed.push(...written);
     placed += accepted.length;
     remaining -= accepted.length;
-    if (accepted.length === plan.placements.length && plan.failures.length > 0) break; // the rest does not fit anyway
+    if (accepted.length < plan.placements.length || plan.failures.length > 0) {
+      if (fresh && accepted.length === plan.placements.length) break; // the rest does not fit anyway
+      fresh = true;
+    }
   }
   if (remaining === 0) return { committed, placed };
   return {
