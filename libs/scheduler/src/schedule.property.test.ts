@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aNode, aRequest, seededRandom } from './builders.js';
-import { schedule, type NodeSnapshot, type PlacementStrategy } from './schedule.js';
+import { schedule, Scheduler, type NodeSnapshot, type PlacementStrategy } from './schedule.js';
 
 /** Invariants over generated clusters and requests (fast-check). */
 const zones = ['kitchen', 'attic', 'garage'];
@@ -131,6 +131,23 @@ describe('schedule: invariants', () => {
         expect(schedule(nodes, req, Math.random)).toEqual(schedule(nodes, req, Math.random, { scan: true }));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('a Scheduler asked several times places as one schedule() call for the total', () => {
+    fc.assert(
+      fc.property(fc.array(arbNode, { maxLength: 12 }), arbRequest, fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 5 }), (specs, r, parts) => {
+        const nodes = build(specs);
+        const strategy = r.strategy.filter((s) => s.type !== 'random');
+        const shape = { group: 'family:web', demand: { cpu: r.cpu, memoryMib: r.memoryMib, hostPorts: r.port }, strategy, constraints: r.distinct ? [{ type: 'distinctInstance' as const }] : [] };
+        const total = parts.reduce((a, b) => a + b, 0);
+        const once = schedule(nodes, { ...shape, count: total });
+        const s = new Scheduler(nodes, shape);
+        const pieces = parts.map((n) => s.place(n));
+        expect(pieces.flatMap((p) => p.placements)).toEqual(once.placements);
+        expect(pieces.flatMap((p) => p.failures)).toEqual(once.failures);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -234,48 +234,79 @@ export function explain(misfits: Misfit[]): PlacementFailure {
 
 /** Places `count` tasks, each accounted for before the next. `random` returns [0, 1). Pure. */
 export function schedule(nodes: readonly NodeSnapshot[], req: ScheduleRequest, random: () => number = Math.random, options: { scan?: boolean } = {}): SchedulePlan {
-  const c = compilePlacement(req.constraints, req.strategy);
-  const live: Live[] = nodes.map((node, index) => liveOf(node, index, req.group));
-  for (const l of live) l.staticMisfit = staticMisfit(l, c);
-  const eligible = live.filter((l) => !l.staticMisfit);
-  // Spread counts: the group's tasks per value of each spread field, over every node (ECS counts where tasks are).
-  const spreadCounts = c.strategy.map((s) => {
-    if (s.type !== 'spread') return undefined;
-    const m = new Map<string, number>();
-    for (const l of live) {
-      const v = spreadValue(l, s.field);
-      m.set(v, (m.get(v) ?? 0) + l.groupCount);
-    }
-    return m;
-  });
-  const env: PickEnv = { c, req, random, spreadCounts };
-  // options.scan: every node every time (the reference the fast path is tested and measured against).
-  const picker = indexable(c) && !options.scan ? new IndexedPicker(eligible, env) : new ScanPicker(eligible, env);
-  const plan: SchedulePlan = { placements: [], failures: [] };
-  let failure: PlacementFailure | undefined;
-  for (let i = 0; i < req.count; i++) {
-    // Within a request nodes only fill up: once nothing fits, nothing will.
-    const chosen = failure ? undefined : picker.pick();
-    if (!chosen) {
-      failure ??= explain(live.map((l) => l.staticMisfit ?? dynamicMisfit(l, c, req.demand, req.group)!).filter(Boolean));
-      plan.failures.push(failure);
-      continue;
-    }
-    chosen.cpu += req.demand.cpu;
-    chosen.mem += req.demand.memoryMib;
-    for (const p of req.demand.hostPorts) chosen.ports.add(p);
-    chosen.groupCount++;
-    chosen.groups.add(req.group);
-    c.strategy.forEach((s, j) => {
-      if (s.type === 'spread') {
-        const v = spreadValue(chosen, s.field);
-        spreadCounts[j]!.set(v, (spreadCounts[j]!.get(v) ?? 0) + 1);
+  return new Scheduler(nodes, req, random, options).place(req.count);
+}
+
+/** What a Scheduler places: a request without its count. */
+export type RequestShape = Omit<ScheduleRequest, 'count'>;
+
+/**
+ * schedule() that can be asked again: `place(n)` places n more tasks of the
+ * same shape, continuing from what it placed before (nodes fill up, spread
+ * counts grow). A caller that keeps one per snapshot and request shape pays the
+ * per-node set-up once instead of per call; its view only ever fills up, so it
+ * never places on room that is gone, and room that appears is seen by a new
+ * one (on a new snapshot).
+ */
+export class Scheduler {
+  private readonly c: Compiled;
+  private readonly live: Live[];
+  private readonly spreadCounts: (Map<string, number> | undefined)[];
+  private readonly picker: Picker;
+  private failure: PlacementFailure | undefined;
+
+  constructor(
+    nodes: readonly NodeSnapshot[],
+    private readonly req: RequestShape,
+    random: () => number = Math.random,
+    options: { scan?: boolean } = {},
+  ) {
+    const c = (this.c = compilePlacement(req.constraints, req.strategy));
+    this.live = nodes.map((node, index) => liveOf(node, index, req.group));
+    for (const l of this.live) l.staticMisfit = staticMisfit(l, c);
+    const eligible = this.live.filter((l) => !l.staticMisfit);
+    // Spread counts: the group's tasks per value of each spread field, over every node (ECS counts where tasks are).
+    this.spreadCounts = c.strategy.map((s) => {
+      if (s.type !== 'spread') return undefined;
+      const m = new Map<string, number>();
+      for (const l of this.live) {
+        const v = spreadValue(l, s.field);
+        m.set(v, (m.get(v) ?? 0) + l.groupCount);
       }
+      return m;
     });
-    picker.placed(chosen);
-    plan.placements.push({ nodeId: chosen.node.id });
+    const env: PickEnv = { c, req: { ...req, count: 0 }, random, spreadCounts: this.spreadCounts };
+    // options.scan: every node every time (the reference the fast path is tested and measured against).
+    this.picker = indexable(c) && !options.scan ? new IndexedPicker(eligible, env) : new ScanPicker(eligible, env);
   }
-  return plan;
+
+  place(count: number): SchedulePlan {
+    const { c, req } = this;
+    const plan: SchedulePlan = { placements: [], failures: [] };
+    for (let i = 0; i < count; i++) {
+      // Nodes only fill up: once nothing fits, nothing will.
+      const chosen = this.failure ? undefined : this.picker.pick();
+      if (!chosen) {
+        this.failure ??= explain(this.live.map((l) => l.staticMisfit ?? dynamicMisfit(l, c, req.demand, req.group)!).filter(Boolean));
+        plan.failures.push(this.failure);
+        continue;
+      }
+      chosen.cpu += req.demand.cpu;
+      chosen.mem += req.demand.memoryMib;
+      for (const p of req.demand.hostPorts) chosen.ports.add(p);
+      chosen.groupCount++;
+      chosen.groups.add(req.group);
+      c.strategy.forEach((s, j) => {
+        if (s.type === 'spread') {
+          const v = spreadValue(chosen, s.field);
+          this.spreadCounts[j]!.set(v, (this.spreadCounts[j]!.get(v) ?? 0) + 1);
+        }
+      });
+      this.picker.placed(chosen);
+      plan.placements.push({ nodeId: chosen.node.id });
+    }
+    return plan;
+  }
 }
 
 /**

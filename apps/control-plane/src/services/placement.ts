@@ -1,5 +1,5 @@
 import { invalid } from '@berth/domain';
-import { compilePlacement, PlacementInputError, schedule, verifyPlacements, type NodeSnapshot, type PlacementConstraint, type PlacementStrategy, type ScheduleRequest } from '@berth/scheduler';
+import { compilePlacement, PlacementInputError, Scheduler, verifyPlacements, type NodeSnapshot, type PlacementConstraint, type PlacementStrategy, type ScheduleRequest } from '@berth/scheduler';
 import { clusterNodes, lockNodes, nodeAllocations, nodeTaskGroups, type NodeRecord, type Queryable, type TaskPlacement } from '@berth/store';
 import type { AppContext } from './context.js';
 import { nodeAttributes } from './nodes.js';
@@ -95,6 +95,27 @@ async function snapshotFor(ctx: AppContext, cluster: string, fresh: boolean): Pr
   return read;
 }
 
+/**
+ * Schedulers per snapshot and request shape: RunTasks of one shape within a
+ * snapshot's second continue one Scheduler (its per-node set-up paid once)
+ * instead of each scheduling over every node. Dropped when a plan of theirs is
+ * rejected (their view would then count placements that did not happen).
+ */
+const schedulers = new WeakMap<CachedSnapshot, Map<string, Scheduler>>();
+
+function schedulerFor(ctx: AppContext, snap: CachedSnapshot, req: ScheduleRequest): { scheduler: Scheduler; forget: () => void } {
+  let perShape = schedulers.get(snap);
+  if (!perShape) schedulers.set(snap, (perShape = new Map()));
+  const key = JSON.stringify([req.group, req.demand, req.constraints ?? [], req.strategy ?? []]);
+  let scheduler = perShape.get(key);
+  if (!scheduler) {
+    const { count: _count, ...shape } = req;
+    scheduler = new Scheduler(snap.list, shape, () => ctx.random.next());
+    perShape.set(key, scheduler);
+  }
+  return { scheduler, forget: () => perShape.delete(key) };
+}
+
 function account(snap: CachedSnapshot, req: ScheduleRequest, nodeIds: string[]): void {
   for (const id of nodeIds) {
     const n = snap.nodes.get(id);
@@ -136,7 +157,8 @@ export async function placeTasks<T>(
     // The first round may use a recent snapshot. It can be wrong both ways: the applier catches room
     // that is gone; room that appeared (a node activated) is found by reading the cluster again.
     const snap = await snapshotFor(ctx, cluster, fresh);
-    const plan = schedule(snap.list, { ...req, count: remaining }, () => ctx.random.next());
+    const { scheduler, forget } = schedulerFor(ctx, snap, req);
+    const plan = scheduler.place(remaining);
     reason = plan.failures[0];
     if (plan.placements.length === 0) {
       if (fresh) break;
@@ -153,6 +175,7 @@ export async function placeTasks<T>(
       return [nodeIds, nodeIds.length > 0 ? await commit(tx, nodeIds) : []];
     });
     if (accepted.length < plan.placements.length) {
+      forget();
       ctx.log.debug({ cluster, planned: plan.placements.length, accepted: accepted.length, round }, 'plan partly rejected on fresh state; scheduling the rest again');
     }
     account(snap, req, accepted);
