@@ -3,7 +3,6 @@
 import './lean-v8.js';
 import './runtime/lean-dockerode.js';
 import { PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus } from '@berth/proto';
-import Docker from 'dockerode';
 import { pino } from 'pino';
 import { ConfigError, HELP, parseConfig } from './config.js';
 import { TaskEngine } from './engine/task-engine.js';
@@ -12,7 +11,7 @@ import { HeartbeatSampler } from './facts/heartbeat-sampler.js';
 import { readStaticFacts, registeredCapacity } from './facts/node-facts.js';
 import { LogStreamer } from './logs/log-streamer.js';
 import { dockerLogs, findTaskContainer } from './runtime/docker-logs.js';
-import { DockerRuntime, dockerOptions } from './runtime/docker-runtime.js';
+import { DockerRuntime } from './runtime/docker-runtime.js';
 import { ControlPlaneSession } from './session/control-plane-session.js';
 import { StateFile } from './state/state-file.js';
 
@@ -130,7 +129,7 @@ async function inventory(): Promise<InventoryContainer[]> {
 }
 
 // Logs go straight from the engine to the control plane, chunked, never through the task engine.
-const logDocker = new Docker(dockerOptions(cfg.dockerHost));
+const logDocker = runtime.docker;
 const logStreamer = new LogStreamer({
   find: (taskId, name) => findTaskContainer(logDocker, taskId, name),
   open: (id, o, signal) => dockerLogs(logDocker, id, o, signal),

@@ -1,12 +1,11 @@
 import type { AgentServiceClient, ControlServiceClient } from '@berth/proto';
 import { PROTOCOL_VERSION, type ConnectRequest, type DesiredState } from '@berth/proto';
-import * as proto from '@berth/proto';
 import { waitFor } from '@berth/testing';
 import { credentials, Client, status, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from './server.js';
-import { BACKENDS, startOnBackend } from './test-support/backends.js';
+import { BACKENDS, controlCall, startOnBackend } from './test-support/backends.js';
 import { hello, ScriptedAgent } from './test-support/scripted-agent.js';
 
 const log = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
@@ -16,12 +15,7 @@ describe.each(BACKENDS)('agent protocol and control API on $name', (backend) => 
   let cleanup: (() => Promise<void>) | undefined;
   let control: ControlServiceClient;
   let agents: AgentServiceClient;
-  const call = <Res>(method: string, req: unknown): Promise<Res> => {
-    const type = (proto as unknown as Record<string, { fromPartial(o: unknown): unknown }>)[`${method[0]!.toUpperCase()}${method.slice(1)}Request`]!;
-    return new Promise((resolve, reject) =>
-      (control as unknown as Record<string, (r: unknown, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!(type.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))),
-    );
-  };
+  const call = controlCall(() => control);
 
   beforeAll(async () => {
     const env = await backend.setup();

@@ -1,11 +1,10 @@
 import { GetTaskLogsRequest, type AgentServiceClient, type ControlServiceClient, type GetTaskLogsResponse, type LogsRequest } from '@berth/proto';
-import * as proto from '@berth/proto';
 import { waitFor } from '@berth/testing';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControlPlane } from './server.js';
-import { BACKENDS, startOnBackend } from './test-support/backends.js';
+import { BACKENDS, controlCall, startOnBackend } from './test-support/backends.js';
 import { hello, ScriptedAgent } from './test-support/scripted-agent.js';
 
 const log = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
@@ -23,12 +22,7 @@ describe.each(BACKENDS)('berth logs through the control plane on $name', (backen
   let cleanup: (() => Promise<void>) | undefined;
   let control: ControlServiceClient;
   let agents: AgentServiceClient;
-  const call = <Res>(method: string, req: unknown): Promise<Res> => {
-    const type = (proto as unknown as Record<string, { fromPartial(o: unknown): unknown }>)[`${method[0]!.toUpperCase()}${method.slice(1)}Request`]!;
-    return new Promise((resolve, reject) =>
-      (control as unknown as Record<string, (r: unknown, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!(type.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))),
-    );
-  };
+  const call = controlCall(() => control);
 
   /** Opens GetTaskLogs; `onChunk` may cancel. Resolves with what arrived and how it ended. */
   const logs = (req: Partial<GetTaskLogsRequest>, onChunk?: (c: GetTaskLogsResponse, cancel: () => void) => void): Promise<LogsResult> =>

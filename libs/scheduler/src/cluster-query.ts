@@ -29,15 +29,11 @@ export type QueryExpr =
 export class QueryParseError extends Error {
   constructor(
     readonly expression: string,
+    /** 0-based. */
     readonly position: number,
     readonly reason: string,
   ) {
-    super(`${reason} at character ${position + 1}: ${expression}\n${' '.repeat(position + reason.length + ` at character ${position + 1}: `.length)}^`);
-  }
-
-  /** One line: the reason, the position and the expression with a marker. */
-  get short(): string {
-    return `${this.reason} at character ${this.position + 1} of "${this.expression.slice(0, this.position)}⟨here⟩${this.expression.slice(this.position)}"`;
+    super(`${reason} at character ${position + 1}: ${expression}`);
   }
 }
 

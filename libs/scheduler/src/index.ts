@@ -1,5 +1,4 @@
 // Public API of @berth/scheduler: pure placement, no IO.
-export * from './first-fit.js';
 export * from './cluster-query.js';
 export * from './schedule.js';
 export * from './builders.js';

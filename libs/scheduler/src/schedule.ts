@@ -1,5 +1,4 @@
 import { evaluateClusterQuery, parseClusterQuery, QueryParseError, type QueryExpr } from './cluster-query.js';
-import type { PlacementFailure, TaskDemand } from './first-fit.js';
 import { MinHeap } from './min-heap.js';
 
 /**
@@ -11,6 +10,20 @@ import { MinHeap } from './min-heap.js';
  * best one is taken, accounted for, and the next task placed. Pure: randomness
  * is passed in.
  */
+
+/** What one task needs of a node. */
+export interface TaskDemand {
+  cpu: number;
+  memoryMib: number;
+  /** Static host ports, as "port/protocol". Dynamic ports never conflict. */
+  hostPorts: readonly string[];
+}
+
+/** ECS failure reasons: RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, ATTRIBUTE, AGENT; and a detail a user can act on. */
+export interface PlacementFailure {
+  reason: string;
+  detail: string;
+}
 
 /** One node as the scheduler sees it: read-only. */
 export interface NodeSnapshot {

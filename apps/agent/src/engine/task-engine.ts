@@ -544,7 +544,11 @@ function emptyContainer(name: string): ContainerStatus {
 
 function groupByTask(actual: ManagedContainer[]): Map<string, ManagedContainer[]> {
   const out = new Map<string, ManagedContainer[]>();
-  for (const c of actual) out.set(c.taskId, [...(out.get(c.taskId) ?? []), c]);
+  for (const c of actual) {
+    const list = out.get(c.taskId);
+    if (list) list.push(c);
+    else out.set(c.taskId, [c]);
+  }
   return out;
 }
 

@@ -50,7 +50,8 @@ function followProgress(docker: Docker, stream: NodeJS.ReadableStream): Promise<
 
 /** A thin layer over dockerode: no policy here, only the engine's verbs. */
 export class DockerRuntime implements ContainerRuntime {
-  private readonly docker: Docker;
+  /** The client, shared with what reads logs (not part of ContainerRuntime). */
+  readonly docker: Docker;
 
   constructor(readonly host: string) {
     this.docker = new Docker(dockerOptions(host));

@@ -17,6 +17,6 @@ const refuse = (what: string) => () => {
 
 mod._load = function (request, parent, isMain) {
   if (request === 'ssh2') return { Client: refuse('an ssh:// Docker host') };
-  if (request === './session' && parent?.filename?.includes(`${'dockerode'}`)) return refuse('building images (BuildKit sessions)');
+  if (request === './session' && parent?.filename?.includes('dockerode')) return refuse('building images (BuildKit sessions)');
   return load.call(this, request, parent, isMain);
 };

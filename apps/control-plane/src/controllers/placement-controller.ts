@@ -71,14 +71,17 @@ export class PlacementController {
     const now = this.ctx.clock.now();
     const waiting = await unplacedTasks(this.ctx.db.sql, cluster, PLACEMENT_PASS_LIMIT);
     const timeout = this.settings.provisioningTimeoutMs ?? PROVISIONING_TIMEOUT_MS;
-    const expired = waiting.filter((t) => now.getTime() - t.createdAt.getTime() > timeout);
+    const isExpired = (t: TaskRecord) => now.getTime() - t.createdAt.getTime() > timeout;
+    const expired = waiting.filter(isExpired);
     if (expired.length > 0) await this.expire(cluster, expired, timeout);
     // Tasks that ask for the same thing are scheduled together, in arrival order.
     const groups = new Map<string, TaskRecord[]>();
     for (const t of waiting) {
-      if (expired.includes(t)) continue;
+      if (isExpired(t)) continue;
       const key = JSON.stringify([t.group, t.cpu, t.memory, t.hostPorts, t.placement]);
-      groups.set(key, [...(groups.get(key) ?? []), t]);
+      const list = groups.get(key);
+      if (list) list.push(t);
+      else groups.set(key, [t]);
     }
     const touched = new Set<string>();
     for (const tasks of groups.values()) {
@@ -96,7 +99,8 @@ export class PlacementController {
         const moved = await assignTasks(tx, pairs);
         const done = pairs.filter((p) => moved.has(p.id));
         await bumpGenerations(tx, [...new Set(done.map((p) => p.nodeId))]);
-        await appendEvents(tx, done.map((p) => placedEvent({ ...tasks.find((t) => t.id === p.id)!, nodeId: p.nodeId })));
+        const byId = new Map(tasks.map((t) => [t.id, t]));
+        await appendEvents(tx, done.map((p) => placedEvent({ ...byId.get(p.id)!, nodeId: p.nodeId })));
         return done;
       });
       for (const p of result.committed) touched.add(p.nodeId);

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as proto from '@berth/proto';
 import { AgentServiceClient, ControlServiceClient } from '@berth/proto';
 import { startTestPostgres } from '@berth/testing';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../server.js';
 
@@ -61,4 +62,14 @@ export async function startOnBackend(
   });
   const target = `127.0.0.1:${cp.grpcPort}`;
   return { cp, control: new ControlServiceClient(target, credentials.createInsecure()), agents: new AgentServiceClient(target, credentials.createInsecure()) };
+}
+
+/** A unary ControlService call by method name, the request built from a partial (`call('runTask', {...})`). */
+export function controlCall(control: () => ControlServiceClient) {
+  return <Res>(method: string, req: unknown): Promise<Res> => {
+    const type = (proto as unknown as Record<string, { fromPartial(o: unknown): unknown }>)[`${method[0]!.toUpperCase()}${method.slice(1)}Request`]!;
+    return new Promise((resolve, reject) =>
+      (control() as unknown as Record<string, (r: unknown, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!(type.fromPartial(req), (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  };
 }
