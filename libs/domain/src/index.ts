@@ -7,3 +7,4 @@ export * from './task-definition.js';
 export * from './resources.js';
 export * from './overrides.js';
 export * from './task-health.js';
+export * from './service.js';

@@ -2,3 +2,4 @@
 export * from './cluster-query.js';
 export * from './schedule.js';
 export * from './builders.js';
+export * from './service-reconcile.js';

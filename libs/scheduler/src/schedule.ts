@@ -342,6 +342,16 @@ export function scheduleDaemon(nodes: readonly NodeSnapshot[], req: Omit<Schedul
 }
 
 /**
+ * DAEMON eligibility: the nodes a daemon task belongs on, ACTIVE and matching
+ * the constraints that do not look at task:group. A node whose agent is away
+ * stays eligible (its task is left alone; placing a new one waits for it).
+ */
+export function daemonEligibleNodes(nodes: readonly NodeSnapshot[], constraints: readonly PlacementConstraint[] = []): string[] {
+  const c = compilePlacement(constraints, []);
+  return nodes.filter((node, index) => !staticMisfit({ ...liveOf(node, index, ''), node: { ...node, connected: true } }, c)).map((n) => n.id);
+}
+
+/**
  * The plan applier's check: placements made on an older snapshot, verified in
  * order against fresh state of their nodes (status, constraints, resources,
  * ports, distinctInstance), each accepted one accounted for before the next.
