@@ -44,6 +44,7 @@ const save = () => {
 };
 
 const runtime = new DockerRuntime(cfg.dockerHost);
+if (state.nodeId) runtime.scopeTo(state.nodeId);
 let dockerVersion = '';
 let dockerRoot = '/var/lib/docker';
 let dockerOk: boolean | undefined;
@@ -154,6 +155,7 @@ const session = new ControlPlaneSession(
       sessionGeneration = undefined;
       if (w.nodeId && w.nodeId !== state.nodeId) {
         state.nodeId = w.nodeId;
+        runtime.scopeTo(w.nodeId);
         save();
         log.info({ nodeId: w.nodeId }, 'registered as a new node');
       }

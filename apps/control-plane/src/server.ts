@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { NodeLivenessController } from './controllers/node-liveness.js';
 import { PlacementController, type PlacementSettings } from './controllers/placement-controller.js';
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_TASK_RETENTION_MS, Pruner } from './controllers/pruner.js';
+import { ServiceController, type ServiceControllerSettings } from './controllers/service-controller.js';
 import { controlService, guardedControlServiceDefinition } from './grpc/control-service.js';
 import type { WatchSettings } from './events/watch-events.js';
 import { startHealthServer } from './http/health-server.js';
@@ -27,6 +28,8 @@ export interface ControlPlaneOptions {
   reconnectAllowanceMs?: number;
   /** PROVISIONING tasks: how often they are tried again, and when they give up. */
   placement?: PlacementSettings;
+  /** Services: how often every service is looked at again. */
+  services?: ServiceControllerSettings;
   /** How often every connected node gets its full desired set again. */
   resyncIntervalMs: number;
   /** How long STOPPED tasks and events stay describable (defaults: 1 hour, 24 hours). */
@@ -48,6 +51,7 @@ export interface ControlPlane {
   liveness: NodeLivenessController;
   pruner: Pruner;
   placement: PlacementController;
+  services: ServiceController;
   close(): Promise<void>;
 }
 
@@ -63,7 +67,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
 
   const sessions = new SessionRegistry();
   // Made below (it needs ctx); ctx's hook reaches it through this holder.
-  const controllers: { placement?: PlacementController } = {};
+  const controllers: { placement?: PlacementController; services?: ServiceController } = {};
   const ctx: AppContext = {
     db,
     arn: o.arn ?? DEFAULT_ARN_CONTEXT,
@@ -74,6 +78,11 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       sessions.nodesChanged(ids);
       // Capacity may have appeared (a task stopped, a node came back): waiting tasks get a look.
       controllers.placement?.trigger();
+    },
+    servicesChanged: (cluster, names) => {
+      if (!controllers.services) return;
+      if (names) for (const n of names) controllers.services.enqueue(cluster, n);
+      else controllers.services.enqueueCluster(cluster);
     },
   };
   const settings: SessionSettings = {
@@ -123,6 +132,9 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const placement = new PlacementController(ctx, o.placement);
   controllers.placement = placement;
   placement.start();
+  const services = new ServiceController(ctx, o.services);
+  controllers.services = services;
+  services.start();
 
   return {
     grpcPort,
@@ -132,8 +144,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     liveness,
     pruner,
     placement,
+    services,
     close: async () => {
       clearInterval(resync);
+      services.stop();
       liveness.stop();
       pruner.stop();
       placement.stop();

@@ -20,6 +20,7 @@ export const arns = {
   taskDefinition: (c: ArnContext, family: string, revision: number) => `${prefix(c)}:task-definition/${family}:${revision}`,
   containerInstance: (c: ArnContext, cluster: string, nodeId: string) => `${prefix(c)}:container-instance/${cluster}/${nodeId}`,
   container: (c: ArnContext, cluster: string, taskId: string, name: string) => `${prefix(c)}:container/${cluster}/${taskId}/${name}`,
+  service: (c: ArnContext, cluster: string, name: string) => `${prefix(c)}:service/${cluster}/${name}`,
 };
 
 /** The last path segment of an ARN, or the string itself when it is a bare id or name. */
@@ -70,6 +71,12 @@ export function newTaskId(random: Random): string {
 /** Node ids: `n-` and 16 hex characters; short enough to type. */
 export function newNodeId(random: Random): string {
   return `n-${hex(random.bytes(8))}`;
+}
+
+/** Deployment ids as ECS writes them: `ecs-svc/` and 19 digits (also the startedBy of the deployment's tasks). */
+export function newDeploymentId(random: Random): string {
+  const digits = Array.from(random.bytes(19), (b) => String(b % 10)).join('');
+  return `ecs-svc/${digits[0] === '0' ? '1' + digits.slice(1) : digits}`;
 }
 
 export function newSessionId(random: Random): string {

@@ -41,6 +41,11 @@ describe('deployment arithmetic (ECS rounding)', () => {
     expect(deploymentBounds(3, 50, 150)).toEqual({ minHealthy: 2, maxTotal: 4 });
     expect(deploymentBounds(100, 100, 125)).toEqual({ minHealthy: 100, maxTotal: 125 });
   });
+  it('leaves room for one task where rounding would leave none', () => {
+    expect(deploymentBounds(1, 100, 150)).toEqual({ minHealthy: 1, maxTotal: 2 });
+    expect(deploymentBounds(1, 50, 100)).toEqual({ minHealthy: 0, maxTotal: 1 });
+    expect(deploymentBounds(0, 100, 200)).toEqual({ minHealthy: 0, maxTotal: 0 });
+  });
   it('circuit breaker threshold: half the desired count, at least 3, at most 200', () => {
     expect([1, 4, 6, 7, 10, 1000].map(circuitBreakerThreshold)).toEqual([3, 3, 3, 4, 5, 200]);
   });
@@ -49,7 +54,8 @@ describe('deployment arithmetic (ECS rounding)', () => {
   });
   it('a rolling update that can neither stop nor start a task is a deadlock', () => {
     expect(rollingDeadlock(4, 100, 100)).toBe(true);
-    expect(rollingDeadlock(1, 50, 100)).toBe(true);
+    expect(rollingDeadlock(1, 50, 100)).toBe(false);
+    expect(rollingDeadlock(1, 100, 100)).toBe(true);
     expect(rollingDeadlock(4, 50, 100)).toBe(false);
     expect(rollingDeadlock(0, 100, 100)).toBe(false);
   });

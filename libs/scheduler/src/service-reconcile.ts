@@ -87,9 +87,21 @@ function unhealthyPastGrace(t: ServiceTaskView, v: ServiceView): boolean {
   return v.nowMs - (t.startedAtMs ?? t.createdAtMs) >= v.healthCheckGracePeriodMs;
 }
 
-/** ECS's rounding: the minimum up, the maximum down. */
+/**
+ * ECS's rounding: the minimum up, the maximum down. When rounding leaves no
+ * room to replace a task at all (1 task at 100/150, or at 50/100), the
+ * percentage that allows movement still means one task: one above the count
+ * if maximumPercent is over 100, else one below if minimumHealthyPercent is
+ * under 100. Only 100/100 can never move.
+ */
 export function deploymentBounds(count: number, minimumHealthyPercent: number, maximumPercent: number): { minHealthy: number; maxTotal: number } {
-  return { minHealthy: Math.ceil((count * minimumHealthyPercent) / 100), maxTotal: Math.floor((count * maximumPercent) / 100) };
+  let minHealthy = Math.ceil((count * minimumHealthyPercent) / 100);
+  let maxTotal = Math.floor((count * maximumPercent) / 100);
+  if (count > 0 && minHealthy >= count && maxTotal <= count) {
+    if (maximumPercent > 100) maxTotal = count + 1;
+    else if (minimumHealthyPercent < 100) minHealthy = count - 1;
+  }
+  return { minHealthy, maxTotal };
 }
 
 /** ECS's circuit breaker threshold: half the desired count, at least 3, at most 200. */

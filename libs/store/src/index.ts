@@ -9,3 +9,4 @@ export * from './nodes.js';
 export * from './task-definitions.js';
 export * from './tasks.js';
 export * from './events.js';
+export * from './services.js';

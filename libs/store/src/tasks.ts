@@ -84,6 +84,12 @@ export async function getTasks(q: Queryable, cluster: string, ids: string[]): Pr
   return rows.map(toTask);
 }
 
+/** Tasks of a group (e.g. a service's) that are not STOPPED, oldest first. */
+export async function activeTasksOfGroup(q: Queryable, cluster: string, group: string): Promise<TaskRecord[]> {
+  const rows = await q`SELECT * FROM tasks WHERE cluster = ${cluster} AND task_group = ${group} AND last_status <> 'STOPPED' ORDER BY created_at, id`;
+  return rows.map(toTask);
+}
+
 export async function getTaskForUpdate(q: Queryable, id: string): Promise<TaskRecord | undefined> {
   const [r] = await q`SELECT * FROM tasks WHERE id = ${id} FOR UPDATE`;
   return r ? toTask(r) : undefined;
@@ -140,6 +146,7 @@ export interface TaskStatusRow {
   lastStatus: string;
   containers: ContainerRecord[];
   stopCode: string;
+  group: string;
   version: number;
 }
 
@@ -151,7 +158,7 @@ export interface TaskStatusRow {
 export async function readTasksForStatus(q: Queryable, ids: string[]): Promise<TaskStatusRow[]> {
   if (ids.length === 0) return [];
   const rows = await q`
-    SELECT id, cluster, node_id, desired_status, last_status, containers, stop_code, version FROM tasks
+    SELECT id, cluster, node_id, desired_status, last_status, containers, stop_code, task_group, version FROM tasks
     WHERE id = ANY(${[...new Set(ids)]})`;
   return rows.map((r) => ({
     id: r.id,
@@ -161,6 +168,7 @@ export async function readTasksForStatus(q: Queryable, ids: string[]): Promise<T
     lastStatus: r.last_status,
     containers: r.containers,
     stopCode: r.stop_code,
+    group: r.task_group,
     version: Number(r.version),
   }));
 }

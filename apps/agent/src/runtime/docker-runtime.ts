@@ -12,7 +12,7 @@ import type {
   PullPolicy,
   VolumeSpec,
 } from './container-runtime.js';
-import { LABEL_CONTAINER_NAME, LABEL_MANAGED, LABEL_ROLE, LABEL_TASK_ID } from './labels.js';
+import { LABEL_CONTAINER_NAME, LABEL_MANAGED, LABEL_NODE_ID, LABEL_ROLE, LABEL_TASK_ID } from './labels.js';
 import { normalizeArch } from '../facts/node-facts.js';
 import { pauseElf, singleFileTar } from './pause-image.js';
 
@@ -53,8 +53,16 @@ export class DockerRuntime implements ContainerRuntime {
   /** The client, shared with what reads logs (not part of ContainerRuntime). */
   readonly docker: Docker;
 
+  /** The node this agent is: its containers carry it, and only they (or older ones without it) are listed. */
+  private nodeId = '';
+
   constructor(readonly host: string) {
     this.docker = new Docker(dockerOptions(host));
+  }
+
+  /** Scopes the runtime to one node identity (set once the control plane has named the node). */
+  scopeTo(nodeId: string): void {
+    this.nodeId = nodeId;
   }
 
   async version(): Promise<string> {
@@ -70,7 +78,7 @@ export class DockerRuntime implements ContainerRuntime {
   async list(): Promise<ManagedContainer[]> {
     const all = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
     return all
-      .filter((c) => c.Labels[LABEL_TASK_ID])
+      .filter((c) => c.Labels[LABEL_TASK_ID] && (c.Labels[LABEL_NODE_ID] ?? this.nodeId) === this.nodeId)
       .map((c) => ({
         id: c.Id,
         taskId: c.Labels[LABEL_TASK_ID]!,
@@ -160,7 +168,7 @@ export class DockerRuntime implements ContainerRuntime {
         Cmd: s.cmd,
         Entrypoint: s.entrypoint,
         Env: s.env,
-        Labels: s.labels,
+        Labels: this.nodeId ? { ...s.labels, [LABEL_NODE_ID]: this.nodeId } : s.labels,
         ExposedPorts: s.exposedPorts,
         StopTimeout: s.stopTimeoutSec,
         HostConfig: s.hostConfig as Docker.HostConfig,

@@ -6,6 +6,8 @@ export const LABEL_CLUSTER = 'berth.cluster';
 export const LABEL_CONTAINER_NAME = 'berth.container-name';
 export const LABEL_FAMILY = 'berth.family';
 export const LABEL_REVISION = 'berth.revision';
+/** The node the container belongs to: agents sharing one engine (tests, a second identity) never touch each other's. */
+export const LABEL_NODE_ID = 'berth.node-id';
 
 /** Deterministic, so a second create for the same task container conflicts instead of duplicating. */
 export function dockerNameFor(taskId: string, containerName: string): string {

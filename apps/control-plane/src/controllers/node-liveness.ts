@@ -77,6 +77,8 @@ export class NodeLivenessController {
           return ids as string[];
         });
         this.ctx.log.warn({ nodeId: node.id, tasks: stopped.length }, 'node lost; its tasks are marked STOPPED');
+        // Services replace what ran there.
+        this.ctx.servicesChanged?.(node.cluster);
       }
     } catch (err) {
       this.ctx.log.error({ err }, 'liveness check failed; retrying on the next tick');

@@ -26,6 +26,7 @@ import {
   registerTaskDefinitionOp,
   resolveTaskDefinition,
 } from '../services/task-definitions.js';
+import { createServiceOp, deleteServiceOp, describeServicesOp, listServicesOp, updateServiceOp } from '../services/services.js';
 import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
 import { LogsBufferFull, streamTaskLogs, type LogsSession } from '../services/task-logs.js';
 import { toServiceError } from './errors.js';
@@ -126,6 +127,24 @@ export function controlService(
       return { tasks: r.tasks.map((t) => taskView(a, t)), failures: r.failures.map(failureView) };
     }),
     stopTask: unary('StopTask', async (req) => ({ task: taskView(a, await stopTaskOp(ctx, req)) })),
+
+    createService: unary('CreateService', async (req) => {
+      const r = await createServiceOp(ctx, req.serviceJson);
+      return { serviceJson: JSON.stringify(r.service), warnings: r.warnings };
+    }),
+    updateService: unary('UpdateService', async (req) => {
+      const r = await updateServiceOp(ctx, req.updateJson);
+      return { serviceJson: JSON.stringify(r.service), warnings: r.warnings };
+    }),
+    deleteService: unary('DeleteService', async (req) => ({ serviceJson: JSON.stringify(await deleteServiceOp(ctx, req)) })),
+    describeServices: unary('DescribeServices', async (req) => {
+      const r = await describeServicesOp(ctx, req);
+      return { servicesJson: r.found.map((s) => JSON.stringify(s)), failures: r.missing.map(missingFailure) };
+    }),
+    listServices: unary('ListServices', async (req) => {
+      const page = await listServicesOp(ctx, req);
+      return { serviceArns: page.items, nextToken: page.nextToken ?? '' };
+    }),
     describeTasks: unary('DescribeTasks', async (req) => {
       const r = await describeTasksOp(ctx, req);
       return { tasks: r.found.map((t) => taskView(a, t)), failures: r.missing.map(missingFailure) };

@@ -14,4 +14,6 @@ export interface AppContext {
   log: Logger;
   /** Tells the agent sessions that these nodes' desired sets changed. */
   nodesChanged(nodeIds: Iterable<string>): void;
+  /** Asks the service controller to look at these services of a cluster again (all of the cluster's when no names). */
+  servicesChanged?(cluster: string, names?: string[]): void;
 }

@@ -46,6 +46,8 @@ export async function registerNodeOp(ctx: AppContext, hello: NodeHello, sessionI
   }
   const node = await upsertNode(ctx.db.sql, { ...hello, id, cluster, sessionId });
   await appendEvents(ctx.db.sql, [{ cluster, kind: 'node.connected', subject: id, message: `node ${id} (${hello.facts.hostname}) connected, agent ${hello.agentVersion}` }]);
+  // Daemon services gain a task here; waiting replicas may fit now.
+  ctx.servicesChanged?.(cluster);
   return node;
 }
 
@@ -128,6 +130,8 @@ export async function updateContainerInstancesStateOp(
       changed.push(n.id);
     }
   }
+  // Draining moves service tasks; activating gives them room.
+  if (changed.length > 0) ctx.servicesChanged?.(cluster);
   const { found } = changed.length > 0 ? await describeContainerInstancesOp(ctx, { cluster, containerInstances: changed }) : { found: [] };
   return { found, failures };
 }
@@ -158,6 +162,7 @@ export async function deregisterContainerInstanceOp(ctx: AppContext, input: { cl
     await appendEvents(tx, [{ cluster, kind: 'node.deregistered', subject: n.id, message: `node ${n.id} deregistered${active > 0 ? `; ${active} task(s) asked to stop` : ''}` }]);
   });
   ctx.nodesChanged([n.id]);
+  ctx.servicesChanged?.(cluster);
   const { found } = await describeContainerInstancesOp(ctx, { cluster, containerInstances: [n.id] });
   return found[0]!;
 }
@@ -201,6 +206,8 @@ export async function changeAttributesOp(ctx: AppContext, input: { cluster?: str
       else await updateNodeAttributes(tx, id, {}, attrs.map((a) => a.name));
     }
   });
+  // Constraints may match other nodes now (daemons follow).
+  ctx.servicesChanged?.(cluster);
   return input.attributes.map((a) => ({ ...a, targetType: 'container-instance', targetId: resourceId(a.targetId) }));
 }
 

@@ -1,5 +1,5 @@
 import { invalid } from '@berth/domain';
-import { compilePlacement, PlacementInputError, Scheduler, verifyPlacements, type NodeSnapshot, type PlacementConstraint, type PlacementStrategy, type ScheduleRequest } from '@berth/scheduler';
+import { compilePlacement, PlacementInputError, scheduleDaemon, Scheduler, verifyPlacements, type NodeSnapshot, type PlacementConstraint, type PlacementStrategy, type ScheduleRequest } from '@berth/scheduler';
 import { clusterNodes, lockNodes, nodeAllocations, nodeTaskGroups, type NodeRecord, type Queryable, type TaskPlacement } from '@berth/store';
 import type { AppContext } from './context.js';
 import { nodeAttributes } from './nodes.js';
@@ -194,4 +194,35 @@ export async function placeTasks<T>(
     unplacedReason: reason?.detail ?? 'other schedulers kept taking the room; retrying',
     unplacedFailureReason: reason?.reason ?? 'RESOURCE:CONFLICT',
   };
+}
+
+/**
+ * DAEMON placement: one task on each of these nodes that can take it (on a
+ * recent snapshot, then verified on fresh state in one transaction, as above).
+ * Nodes that cannot are explained in `failures`.
+ */
+export async function placeTasksOn<T>(
+  ctx: AppContext,
+  cluster: string,
+  req: Omit<ScheduleRequest, 'count' | 'strategy'>,
+  nodeIds: readonly string[],
+  commit: (tx: Queryable, nodeIds: string[]) => Promise<T[]>,
+): Promise<{ committed: T[]; failures: { reason: string; detail: string }[] }> {
+  if (nodeIds.length === 0) return { committed: [], failures: [] };
+  const wanted = new Set(nodeIds);
+  const snap = await snapshotFor(ctx, cluster, true);
+  const plan = scheduleDaemon(snap.list.filter((n) => wanted.has(n.id)), req);
+  if (plan.placements.length === 0) return { committed: [], failures: plan.failures };
+  const full: ScheduleRequest = { ...req, count: plan.placements.length };
+  const [accepted, written] = await ctx.db.sql.begin(async (tx): Promise<[string[], T[]]> => {
+    const ids = [...new Set(plan.placements.map((p) => p.nodeId))].sort();
+    const nodes = await lockNodes(tx, ids);
+    const [alloc, groups] = await Promise.all([nodeAllocations(tx, ids), nodeTaskGroups(tx, cluster, ids)]);
+    const fresh = nodes.map((n) => nodeSnapshot(n, alloc.get(n.id), groups.get(n.id)));
+    const ok = verifyPlacements(fresh, full, plan.placements);
+    const accepted = plan.placements.filter((_, i) => ok[i]).map((p) => p.nodeId);
+    return [accepted, accepted.length > 0 ? await commit(tx, accepted) : []];
+  });
+  account(snap, full, accepted);
+  return { committed: written, failures: plan.failures };
 }

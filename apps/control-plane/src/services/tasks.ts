@@ -8,6 +8,7 @@ import {
   resourceId,
   staticHostPorts,
   taskResources,
+  type TaskDefinitionSpec,
   type TaskOverride,
 } from '@berth/domain';
 import {
@@ -30,6 +31,8 @@ import {
   type TaskKey,
   type TaskPatch,
   type TaskRecord,
+  type TaskDefinitionRecord,
+  type TaskPlacement,
   type TaskStatusRow,
 } from '@berth/store';
 import { requireCluster } from './clusters.js';
@@ -64,43 +67,21 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
   }
   if ((input.startedBy ?? '').length > 128) throw invalid('startedBy: must be at most 128 characters');
   if ((input.group ?? '').length > 255) throw invalid('group: must be at most 255 characters');
+  if ((input.group ?? '').startsWith('service:')) throw invalid('group: "service:" groups belong to services; create a service instead (berth service create)');
   const cluster = await requireCluster(ctx, input.cluster);
   const def = await resolveTaskDefinition(ctx, input.taskDefinition);
   if (def.status !== 'ACTIVE') {
     throw invalid(`taskDefinition: ${def.family}:${def.revision} is ${def.status}; new tasks need an ACTIVE revision`);
   }
   const placement = checkPlacement({ constraints: input.placementConstraints ?? [], strategy: input.placementStrategy ?? [] });
-  const spec = applyOverrides(def.spec, input.overrides);
-  const demand = { ...taskResources(spec), hostPorts: staticHostPorts(spec) };
-  const containers: ContainerRecord[] = spec.containerDefinitions.map((c) => ({
-    name: c.name,
-    image: c.image,
-    lastStatus: 'PENDING',
-    cpu: c.cpu,
-    memory: c.memory,
-    memoryReservation: c.memoryReservation,
-  }));
-
-  const group = input.group || `family:${def.family}`;
-  const row = (nodeId: string | null, placementReason = ''): NewTask => ({
-    id: newTaskId(ctx.random),
-    cluster,
-    family: def.family,
-    revision: def.revision,
-    nodeId,
-    desiredStatus: 'RUNNING',
-    lastStatus: nodeId ? 'PENDING' : 'PROVISIONING',
-    spec,
-    overrides: (input.overrides ?? {}) as Record<string, unknown>,
-    cpu: demand.cpu,
-    memory: demand.memoryMib,
-    hostPorts: demand.hostPorts,
-    containers,
+  const tpl = taskTemplate(cluster, def, {
+    overrides: input.overrides,
     startedBy: input.startedBy ?? '',
-    group,
+    group: input.group || `family:${def.family}`,
     placement,
-    placementReason,
   });
+  const { demand, group } = tpl;
+  const row = (nodeId: string | null, placementReason = '') => newTaskRow(ctx, tpl, nodeId, placementReason);
   const placed = await placeTasks(ctx, cluster, { count, demand, group, ...placement }, async (tx, nodeIds) => {
     const tasks = await insertTasks(tx, nodeIds.map((n) => row(n)));
     await bumpGenerations(tx, [...new Set(nodeIds)]);
@@ -121,6 +102,69 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
   ctx.nodesChanged([...new Set(placed.committed.map((t) => t.nodeId!))]);
   ctx.log.info({ cluster, taskDefinition: `${def.family}:${def.revision}`, placed: placed.placed, provisioning: count - placed.placed }, 'run task');
   return { tasks, failures: [] };
+}
+
+/** What every task made from one definition, overrides and placement has in common. */
+export interface TaskTemplate {
+  cluster: string;
+  def: TaskDefinitionRecord;
+  spec: TaskDefinitionSpec;
+  overrides: Record<string, unknown>;
+  demand: { cpu: number; memoryMib: number; hostPorts: string[] };
+  containers: ContainerRecord[];
+  startedBy: string;
+  group: string;
+  placement: TaskPlacement;
+}
+
+export function taskTemplate(
+  cluster: string,
+  def: TaskDefinitionRecord,
+  o: { overrides?: TaskOverride; startedBy: string; group: string; placement: TaskPlacement },
+): TaskTemplate {
+  const spec = applyOverrides(def.spec, o.overrides);
+  const containers: ContainerRecord[] = spec.containerDefinitions.map((c) => ({
+    name: c.name,
+    image: c.image,
+    lastStatus: 'PENDING',
+    cpu: c.cpu,
+    memory: c.memory,
+    memoryReservation: c.memoryReservation,
+  }));
+  return {
+    cluster,
+    def,
+    spec,
+    overrides: (o.overrides ?? {}) as Record<string, unknown>,
+    demand: { ...taskResources(spec), hostPorts: staticHostPorts(spec) },
+    containers,
+    startedBy: o.startedBy,
+    group: o.group,
+    placement: o.placement,
+  };
+}
+
+/** A new task row from a template: PENDING on a node, or PROVISIONING without one. */
+export function newTaskRow(ctx: AppContext, t: TaskTemplate, nodeId: string | null, placementReason = ''): NewTask {
+  return {
+    id: newTaskId(ctx.random),
+    cluster: t.cluster,
+    family: t.def.family,
+    revision: t.def.revision,
+    nodeId,
+    desiredStatus: 'RUNNING',
+    lastStatus: nodeId ? 'PENDING' : 'PROVISIONING',
+    spec: t.spec,
+    overrides: t.overrides,
+    cpu: t.demand.cpu,
+    memory: t.demand.memoryMib,
+    hostPorts: t.demand.hostPorts,
+    containers: t.containers,
+    startedBy: t.startedBy,
+    group: t.group,
+    placement: t.placement,
+    placementReason,
+  };
 }
 
 /** The event of a task getting its node. */
@@ -238,13 +282,21 @@ const STATUS_BATCH_ROUNDS = 5;
  */
 export async function applyTaskStatusReports(ctx: AppContext, nodeId: string, reports: ReportedTaskStatus[]): Promise<boolean> {
   if (reports.length === 0) return false;
-  return ctx.db.sql.begin(async (tx) => {
+  const touchedGroups = new Map<string, Set<string>>();
+  const result = await ctx.db.sql.begin(async (tx) => {
     let pending = reports;
     const events: NewEvent[] = [];
     let changed = false;
     for (let round = 1; pending.length > 0; round++) {
-      const decided = decideStatusReports(ctx, nodeId, pending, await readTasksForStatus(tx, pending.map((r) => r.taskId)));
+      const rows = await readTasksForStatus(tx, pending.map((r) => r.taskId));
+      const decided = decideStatusReports(ctx, nodeId, pending, rows);
       const applied = await updateTasks(tx, decided.patches);
+      for (const row of rows) {
+        if (!applied.has(row.id) || !row.group.startsWith('service:')) continue;
+        const names = touchedGroups.get(row.cluster) ?? new Set<string>();
+        names.add(row.group.slice('service:'.length));
+        touchedGroups.set(row.cluster, names);
+      }
       const lost = new Set(decided.patches.filter((p) => !applied.has(p.id)).map((p) => p.id));
       events.push(...decided.events.filter((e) => !lost.has(e.subject)));
       changed ||= decided.stopped.some((id) => !lost.has(id));
@@ -258,6 +310,13 @@ export async function applyTaskStatusReports(ctx: AppContext, nodeId: string, re
     await appendEvents(tx, events);
     return changed;
   });
+  notifyServices(ctx, touchedGroups);
+  return result;
+}
+
+/** Service tasks whose status changed: their services are looked at again. */
+function notifyServices(ctx: AppContext, groups: Map<string, Set<string>>): void {
+  for (const [cluster, names] of groups) ctx.servicesChanged?.(cluster, [...names]);
 }
 
 /** The pure part of a status batch: what to write for these reports given the tasks as read. */

@@ -3,6 +3,7 @@ import { nodeLiveness } from './002-node-liveness.js';
 import { nodeAttributes } from './003-node-attributes.js';
 import { listIndexes } from './004-list-indexes.js';
 import { placement } from './005-placement.js';
+import { services } from './006-services.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'node-attributes', sql: nodeAttributes },
   { version: 4, name: 'list-indexes', sql: listIndexes },
   { version: 5, name: 'placement', sql: placement },
+  { version: 6, name: 'services', sql: services },
 ];

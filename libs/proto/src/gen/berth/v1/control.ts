@@ -303,6 +303,66 @@ export interface ListTasksResponse {
   nextToken: string;
 }
 
+export interface CreateServiceRequest {
+  /**
+   * An ECS CreateService request body, or a Service from `aws ecs describe-services`
+   * output (read-only fields ignored).
+   */
+  serviceJson: string;
+}
+
+export interface CreateServiceResponse {
+  serviceJson: string;
+  /** Fields accepted but not acted on, and what Berth does instead. */
+  warnings: string[];
+}
+
+export interface UpdateServiceRequest {
+  /** An ECS UpdateService request body ("service" names it). */
+  updateJson: string;
+}
+
+export interface UpdateServiceResponse {
+  serviceJson: string;
+  warnings: string[];
+}
+
+export interface DeleteServiceRequest {
+  cluster: string;
+  /** Service name or ARN. */
+  service: string;
+  /** Delete a REPLICA service that is not scaled to 0 (its tasks are stopped). */
+  force: boolean;
+}
+
+export interface DeleteServiceResponse {
+  serviceJson: string;
+}
+
+export interface DescribeServicesRequest {
+  cluster: string;
+  /** Names or ARNs, at most 10. */
+  services: string[];
+}
+
+export interface DescribeServicesResponse {
+  servicesJson: string[];
+  failures: Failure[];
+}
+
+export interface ListServicesRequest {
+  cluster: string;
+  nextToken: string;
+  maxResults: number;
+  /** REPLICA or DAEMON; empty lists both. */
+  schedulingStrategy: string;
+}
+
+export interface ListServicesResponse {
+  serviceArns: string[];
+  nextToken: string;
+}
+
 export interface Resource {
   name: string;
   /** INTEGER or STRINGSET, as in ECS. */
@@ -4796,6 +4856,900 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
   },
 };
 
+function createBaseCreateServiceRequest(): CreateServiceRequest {
+  return { serviceJson: "" };
+}
+
+export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
+  encode(message: CreateServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceJson !== "") {
+      writer.uint32(10).string(message.serviceJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateServiceRequest {
+    return {
+      serviceJson: isSet(object.serviceJson)
+        ? globalThis.String(object.serviceJson)
+        : isSet(object.service_json)
+        ? globalThis.String(object.service_json)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateServiceRequest): unknown {
+    const obj: any = {};
+    if (message.serviceJson !== "") {
+      obj.serviceJson = message.serviceJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateServiceRequest>, I>>(base?: I): CreateServiceRequest {
+    return CreateServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateServiceRequest>, I>>(object: I): CreateServiceRequest {
+    const message = createBaseCreateServiceRequest();
+    message.serviceJson = object.serviceJson ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateServiceResponse(): CreateServiceResponse {
+  return { serviceJson: "", warnings: [] };
+}
+
+export const CreateServiceResponse: MessageFns<CreateServiceResponse> = {
+  encode(message: CreateServiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceJson !== "") {
+      writer.uint32(10).string(message.serviceJson);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateServiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateServiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateServiceResponse {
+    return {
+      serviceJson: isSet(object.serviceJson)
+        ? globalThis.String(object.serviceJson)
+        : isSet(object.service_json)
+        ? globalThis.String(object.service_json)
+        : "",
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: CreateServiceResponse): unknown {
+    const obj: any = {};
+    if (message.serviceJson !== "") {
+      obj.serviceJson = message.serviceJson;
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateServiceResponse>, I>>(base?: I): CreateServiceResponse {
+    return CreateServiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateServiceResponse>, I>>(object: I): CreateServiceResponse {
+    const message = createBaseCreateServiceResponse();
+    message.serviceJson = object.serviceJson ?? "";
+    message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateServiceRequest(): UpdateServiceRequest {
+  return { updateJson: "" };
+}
+
+export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
+  encode(message: UpdateServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.updateJson !== "") {
+      writer.uint32(10).string(message.updateJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.updateJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateServiceRequest {
+    return {
+      updateJson: isSet(object.updateJson)
+        ? globalThis.String(object.updateJson)
+        : isSet(object.update_json)
+        ? globalThis.String(object.update_json)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateServiceRequest): unknown {
+    const obj: any = {};
+    if (message.updateJson !== "") {
+      obj.updateJson = message.updateJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateServiceRequest>, I>>(base?: I): UpdateServiceRequest {
+    return UpdateServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateServiceRequest>, I>>(object: I): UpdateServiceRequest {
+    const message = createBaseUpdateServiceRequest();
+    message.updateJson = object.updateJson ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateServiceResponse(): UpdateServiceResponse {
+  return { serviceJson: "", warnings: [] };
+}
+
+export const UpdateServiceResponse: MessageFns<UpdateServiceResponse> = {
+  encode(message: UpdateServiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceJson !== "") {
+      writer.uint32(10).string(message.serviceJson);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateServiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateServiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateServiceResponse {
+    return {
+      serviceJson: isSet(object.serviceJson)
+        ? globalThis.String(object.serviceJson)
+        : isSet(object.service_json)
+        ? globalThis.String(object.service_json)
+        : "",
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: UpdateServiceResponse): unknown {
+    const obj: any = {};
+    if (message.serviceJson !== "") {
+      obj.serviceJson = message.serviceJson;
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateServiceResponse>, I>>(base?: I): UpdateServiceResponse {
+    return UpdateServiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateServiceResponse>, I>>(object: I): UpdateServiceResponse {
+    const message = createBaseUpdateServiceResponse();
+    message.serviceJson = object.serviceJson ?? "";
+    message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteServiceRequest(): DeleteServiceRequest {
+  return { cluster: "", service: "", force: false };
+}
+
+export const DeleteServiceRequest: MessageFns<DeleteServiceRequest> = {
+  encode(message: DeleteServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    if (message.service !== "") {
+      writer.uint32(18).string(message.service);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteServiceRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: DeleteServiceRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteServiceRequest>, I>>(base?: I): DeleteServiceRequest {
+    return DeleteServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteServiceRequest>, I>>(object: I): DeleteServiceRequest {
+    const message = createBaseDeleteServiceRequest();
+    message.cluster = object.cluster ?? "";
+    message.service = object.service ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseDeleteServiceResponse(): DeleteServiceResponse {
+  return { serviceJson: "" };
+}
+
+export const DeleteServiceResponse: MessageFns<DeleteServiceResponse> = {
+  encode(message: DeleteServiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceJson !== "") {
+      writer.uint32(10).string(message.serviceJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteServiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteServiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteServiceResponse {
+    return {
+      serviceJson: isSet(object.serviceJson)
+        ? globalThis.String(object.serviceJson)
+        : isSet(object.service_json)
+        ? globalThis.String(object.service_json)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteServiceResponse): unknown {
+    const obj: any = {};
+    if (message.serviceJson !== "") {
+      obj.serviceJson = message.serviceJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteServiceResponse>, I>>(base?: I): DeleteServiceResponse {
+    return DeleteServiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteServiceResponse>, I>>(object: I): DeleteServiceResponse {
+    const message = createBaseDeleteServiceResponse();
+    message.serviceJson = object.serviceJson ?? "";
+    return message;
+  },
+};
+
+function createBaseDescribeServicesRequest(): DescribeServicesRequest {
+  return { cluster: "", services: [] };
+}
+
+export const DescribeServicesRequest: MessageFns<DescribeServicesRequest> = {
+  encode(message: DescribeServicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    for (const v of message.services) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeServicesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeServicesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.services.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeServicesRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      services: globalThis.Array.isArray(object?.services) ? object.services.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: DescribeServicesRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.services?.length) {
+      obj.services = message.services;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DescribeServicesRequest>, I>>(base?: I): DescribeServicesRequest {
+    return DescribeServicesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DescribeServicesRequest>, I>>(object: I): DescribeServicesRequest {
+    const message = createBaseDescribeServicesRequest();
+    message.cluster = object.cluster ?? "";
+    message.services = object.services?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDescribeServicesResponse(): DescribeServicesResponse {
+  return { servicesJson: [], failures: [] };
+}
+
+export const DescribeServicesResponse: MessageFns<DescribeServicesResponse> = {
+  encode(message: DescribeServicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.servicesJson) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.failures) {
+      Failure.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DescribeServicesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDescribeServicesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.servicesJson.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.failures.push(Failure.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DescribeServicesResponse {
+    return {
+      servicesJson: globalThis.Array.isArray(object?.servicesJson)
+        ? object.servicesJson.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.services_json)
+        ? object.services_json.map((e: any) => globalThis.String(e))
+        : [],
+      failures: globalThis.Array.isArray(object?.failures) ? object.failures.map((e: any) => Failure.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DescribeServicesResponse): unknown {
+    const obj: any = {};
+    if (message.servicesJson?.length) {
+      obj.servicesJson = message.servicesJson;
+    }
+    if (message.failures?.length) {
+      obj.failures = message.failures.map((e) => Failure.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DescribeServicesResponse>, I>>(base?: I): DescribeServicesResponse {
+    return DescribeServicesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DescribeServicesResponse>, I>>(object: I): DescribeServicesResponse {
+    const message = createBaseDescribeServicesResponse();
+    message.servicesJson = object.servicesJson?.map((e) => e) || [];
+    message.failures = object.failures?.map((e) => Failure.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListServicesRequest(): ListServicesRequest {
+  return { cluster: "", nextToken: "", maxResults: 0, schedulingStrategy: "" };
+}
+
+export const ListServicesRequest: MessageFns<ListServicesRequest> = {
+  encode(message: ListServicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== "") {
+      writer.uint32(10).string(message.cluster);
+    }
+    if (message.nextToken !== "") {
+      writer.uint32(18).string(message.nextToken);
+    }
+    if (message.maxResults !== 0) {
+      writer.uint32(24).uint32(message.maxResults);
+    }
+    if (message.schedulingStrategy !== "") {
+      writer.uint32(34).string(message.schedulingStrategy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListServicesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListServicesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxResults = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.schedulingStrategy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListServicesRequest {
+    return {
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      nextToken: isSet(object.nextToken)
+        ? globalThis.String(object.nextToken)
+        : isSet(object.next_token)
+        ? globalThis.String(object.next_token)
+        : "",
+      maxResults: isSet(object.maxResults)
+        ? globalThis.Number(object.maxResults)
+        : isSet(object.max_results)
+        ? globalThis.Number(object.max_results)
+        : 0,
+      schedulingStrategy: isSet(object.schedulingStrategy)
+        ? globalThis.String(object.schedulingStrategy)
+        : isSet(object.scheduling_strategy)
+        ? globalThis.String(object.scheduling_strategy)
+        : "",
+    };
+  },
+
+  toJSON(message: ListServicesRequest): unknown {
+    const obj: any = {};
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
+    if (message.nextToken !== "") {
+      obj.nextToken = message.nextToken;
+    }
+    if (message.maxResults !== 0) {
+      obj.maxResults = Math.round(message.maxResults);
+    }
+    if (message.schedulingStrategy !== "") {
+      obj.schedulingStrategy = message.schedulingStrategy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListServicesRequest>, I>>(base?: I): ListServicesRequest {
+    return ListServicesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListServicesRequest>, I>>(object: I): ListServicesRequest {
+    const message = createBaseListServicesRequest();
+    message.cluster = object.cluster ?? "";
+    message.nextToken = object.nextToken ?? "";
+    message.maxResults = object.maxResults ?? 0;
+    message.schedulingStrategy = object.schedulingStrategy ?? "";
+    return message;
+  },
+};
+
+function createBaseListServicesResponse(): ListServicesResponse {
+  return { serviceArns: [], nextToken: "" };
+}
+
+export const ListServicesResponse: MessageFns<ListServicesResponse> = {
+  encode(message: ListServicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.serviceArns) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.nextToken !== "") {
+      writer.uint32(18).string(message.nextToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListServicesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListServicesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceArns.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListServicesResponse {
+    return {
+      serviceArns: globalThis.Array.isArray(object?.serviceArns)
+        ? object.serviceArns.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.service_arns)
+        ? object.service_arns.map((e: any) => globalThis.String(e))
+        : [],
+      nextToken: isSet(object.nextToken)
+        ? globalThis.String(object.nextToken)
+        : isSet(object.next_token)
+        ? globalThis.String(object.next_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListServicesResponse): unknown {
+    const obj: any = {};
+    if (message.serviceArns?.length) {
+      obj.serviceArns = message.serviceArns;
+    }
+    if (message.nextToken !== "") {
+      obj.nextToken = message.nextToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListServicesResponse>, I>>(base?: I): ListServicesResponse {
+    return ListServicesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListServicesResponse>, I>>(object: I): ListServicesResponse {
+    const message = createBaseListServicesResponse();
+    message.serviceArns = object.serviceArns?.map((e) => e) || [];
+    message.nextToken = object.nextToken ?? "";
+    return message;
+  },
+};
+
 function createBaseResource(): Resource {
   return { name: "", type: "", integerValue: 0, stringSetValue: [] };
 }
@@ -7403,6 +8357,57 @@ export const ControlServiceService = {
     responseSerialize: (value: ListTasksResponse): Buffer => Buffer.from(ListTasksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListTasksResponse => ListTasksResponse.decode(value),
   },
+  createService: {
+    path: "/berth.v1.ControlService/CreateService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateServiceRequest): Buffer => Buffer.from(CreateServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateServiceRequest => CreateServiceRequest.decode(value),
+    responseSerialize: (value: CreateServiceResponse): Buffer =>
+      Buffer.from(CreateServiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateServiceResponse => CreateServiceResponse.decode(value),
+  },
+  updateService: {
+    path: "/berth.v1.ControlService/UpdateService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateServiceRequest): Buffer => Buffer.from(UpdateServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateServiceRequest => UpdateServiceRequest.decode(value),
+    responseSerialize: (value: UpdateServiceResponse): Buffer =>
+      Buffer.from(UpdateServiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateServiceResponse => UpdateServiceResponse.decode(value),
+  },
+  deleteService: {
+    path: "/berth.v1.ControlService/DeleteService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteServiceRequest): Buffer => Buffer.from(DeleteServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteServiceRequest => DeleteServiceRequest.decode(value),
+    responseSerialize: (value: DeleteServiceResponse): Buffer =>
+      Buffer.from(DeleteServiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteServiceResponse => DeleteServiceResponse.decode(value),
+  },
+  describeServices: {
+    path: "/berth.v1.ControlService/DescribeServices" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DescribeServicesRequest): Buffer =>
+      Buffer.from(DescribeServicesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DescribeServicesRequest => DescribeServicesRequest.decode(value),
+    responseSerialize: (value: DescribeServicesResponse): Buffer =>
+      Buffer.from(DescribeServicesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DescribeServicesResponse => DescribeServicesResponse.decode(value),
+  },
+  listServices: {
+    path: "/berth.v1.ControlService/ListServices" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListServicesRequest): Buffer => Buffer.from(ListServicesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListServicesRequest => ListServicesRequest.decode(value),
+    responseSerialize: (value: ListServicesResponse): Buffer =>
+      Buffer.from(ListServicesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListServicesResponse => ListServicesResponse.decode(value),
+  },
   listContainerInstances: {
     path: "/berth.v1.ControlService/ListContainerInstances" as const,
     requestStream: false as const,
@@ -7515,6 +8520,11 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   stopTask: handleUnaryCall<StopTaskRequest, StopTaskResponse>;
   describeTasks: handleUnaryCall<DescribeTasksRequest, DescribeTasksResponse>;
   listTasks: handleUnaryCall<ListTasksRequest, ListTasksResponse>;
+  createService: handleUnaryCall<CreateServiceRequest, CreateServiceResponse>;
+  updateService: handleUnaryCall<UpdateServiceRequest, UpdateServiceResponse>;
+  deleteService: handleUnaryCall<DeleteServiceRequest, DeleteServiceResponse>;
+  describeServices: handleUnaryCall<DescribeServicesRequest, DescribeServicesResponse>;
+  listServices: handleUnaryCall<ListServicesRequest, ListServicesResponse>;
   listContainerInstances: handleUnaryCall<ListContainerInstancesRequest, ListContainerInstancesResponse>;
   describeContainerInstances: handleUnaryCall<DescribeContainerInstancesRequest, DescribeContainerInstancesResponse>;
   updateContainerInstancesState: handleUnaryCall<
@@ -7729,6 +8739,81 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListTasksResponse) => void,
+  ): ClientUnaryCall;
+  createService(
+    request: CreateServiceRequest,
+    callback: (error: ServiceError | null, response: CreateServiceResponse) => void,
+  ): ClientUnaryCall;
+  createService(
+    request: CreateServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateServiceResponse) => void,
+  ): ClientUnaryCall;
+  createService(
+    request: CreateServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateServiceResponse) => void,
+  ): ClientUnaryCall;
+  updateService(
+    request: UpdateServiceRequest,
+    callback: (error: ServiceError | null, response: UpdateServiceResponse) => void,
+  ): ClientUnaryCall;
+  updateService(
+    request: UpdateServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateServiceResponse) => void,
+  ): ClientUnaryCall;
+  updateService(
+    request: UpdateServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateServiceResponse) => void,
+  ): ClientUnaryCall;
+  deleteService(
+    request: DeleteServiceRequest,
+    callback: (error: ServiceError | null, response: DeleteServiceResponse) => void,
+  ): ClientUnaryCall;
+  deleteService(
+    request: DeleteServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteServiceResponse) => void,
+  ): ClientUnaryCall;
+  deleteService(
+    request: DeleteServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteServiceResponse) => void,
+  ): ClientUnaryCall;
+  describeServices(
+    request: DescribeServicesRequest,
+    callback: (error: ServiceError | null, response: DescribeServicesResponse) => void,
+  ): ClientUnaryCall;
+  describeServices(
+    request: DescribeServicesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DescribeServicesResponse) => void,
+  ): ClientUnaryCall;
+  describeServices(
+    request: DescribeServicesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DescribeServicesResponse) => void,
+  ): ClientUnaryCall;
+  listServices(
+    request: ListServicesRequest,
+    callback: (error: ServiceError | null, response: ListServicesResponse) => void,
+  ): ClientUnaryCall;
+  listServices(
+    request: ListServicesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListServicesResponse) => void,
+  ): ClientUnaryCall;
+  listServices(
+    request: ListServicesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListServicesResponse) => void,
   ): ClientUnaryCall;
   listContainerInstances(
     request: ListContainerInstancesRequest,

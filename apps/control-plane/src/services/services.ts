@@ -1,0 +1,269 @@
+import {
+  arns,
+  conflict,
+  invalid,
+  newDeploymentId,
+  notFound,
+  parseCreateService,
+  parseUpdateService,
+  resourceId,
+  type ServiceSpec,
+} from '@berth/domain';
+import { rollingDeadlock } from '@berth/scheduler';
+import {
+  decodeToken,
+  encodeToken,
+  getService,
+  getServiceForUpdate,
+  getServices,
+  insertDeployment,
+  insertService,
+  listServiceNames,
+  pageSize,
+  serviceDeployments,
+  serviceEvents,
+  serviceTaskCounts,
+  updateDeployment,
+  updateService,
+  type DeploymentRecord,
+  type Page,
+  type Queryable,
+  type ServiceRecord,
+} from '@berth/store';
+import { requireCluster } from './clusters.js';
+import type { AppContext } from './context.js';
+import { checkPlacement } from './placement.js';
+import { resolveTaskDefinition } from './task-definitions.js';
+
+/**
+ * Services in ECS's shapes: CreateService, UpdateService, DeleteService,
+ * DescribeServices, ListServices. These write what is wanted (the service and
+ * its deployments); the service controller makes it so.
+ */
+
+/** Largest service document accepted. */
+export const MAX_SERVICE_JSON_BYTES = 64 * 1024;
+/** Service events shown by describe (ECS shows up to 100). */
+export const DESCRIBE_EVENTS = 100;
+
+function parseJson(json: string, what: string): unknown {
+  if (Buffer.byteLength(json) > MAX_SERVICE_JSON_BYTES) throw invalid(`${what}: must be at most ${MAX_SERVICE_JSON_BYTES} bytes, got ${Buffer.byteLength(json)}`);
+  try {
+    return JSON.parse(json);
+  } catch (err) {
+    throw invalid(`${what}: is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** ECS Service JSON (describe-services shape), timestamps as ISO strings. */
+export type ServiceView = Record<string, unknown>;
+
+async function activeTaskDefinition(ctx: AppContext, ref: string): Promise<string> {
+  const def = await resolveTaskDefinition(ctx, ref);
+  if (def.status !== 'ACTIVE') throw invalid(`taskDefinition: ${def.family}:${def.revision} is ${def.status}; a service needs an ACTIVE revision`);
+  return `${def.family}:${def.revision}`;
+}
+
+function checkBounds(spec: ServiceSpec): void {
+  const { minimumHealthyPercent: min, maximumPercent: max } = spec.deploymentConfiguration;
+  if (spec.schedulingStrategy === 'REPLICA' && rollingDeadlock(spec.desiredCount, min, max)) {
+    throw invalid(
+      `deploymentConfiguration: minimumHealthyPercent ${min} with maximumPercent ${max} lets a deployment neither stop a task nor start one; lower minimumHealthyPercent or raise maximumPercent`,
+    );
+  }
+}
+
+function checkPlacementOf(spec: Pick<ServiceSpec, 'placementConstraints' | 'placementStrategy'>): void {
+  checkPlacement({ constraints: spec.placementConstraints, strategy: spec.placementStrategy });
+}
+
+export async function createServiceOp(ctx: AppContext, json: string): Promise<{ service: ServiceView; warnings: string[] }> {
+  const parsed = parseCreateService(parseJson(json, 'service'));
+  const cluster = await requireCluster(ctx, parsed.cluster);
+  const spec: ServiceSpec = { ...parsed.spec, taskDefinition: await activeTaskDefinition(ctx, parsed.spec.taskDefinition) };
+  checkPlacementOf(spec);
+  checkBounds(spec);
+  const name = spec.serviceName;
+  await ctx.db.sql.begin(async (tx) => {
+    const created = await insertService(tx, cluster, spec);
+    if (!created) {
+      const existing = (await getService(tx, cluster, name))!;
+      // ECS: the same clientToken makes a retried create succeed.
+      if (spec.clientToken && existing.spec.clientToken === spec.clientToken) return;
+      throw conflict(`service ${name} already exists in cluster ${cluster} (${existing.status}): update it (berth service update) or delete it first`);
+    }
+    const id = newDeploymentId(ctx.random);
+    await insertDeployment(tx, { id, cluster, service: name, status: 'PRIMARY', taskDefinition: spec.taskDefinition, desiredCount: spec.desiredCount });
+  });
+  ctx.log.info({ cluster, service: name, taskDefinition: spec.taskDefinition, desiredCount: spec.desiredCount, strategy: spec.schedulingStrategy }, 'service created');
+  ctx.servicesChanged?.(cluster, [name]);
+  return { service: (await describeOne(ctx, cluster, name))!, warnings: parsed.warnings };
+}
+
+export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ service: ServiceView; warnings: string[] }> {
+  const { update, warnings } = parseUpdateService(parseJson(json, 'update'));
+  const cluster = await requireCluster(ctx, update.cluster);
+  const name = resourceId(update.service);
+  const newTaskDefinition = update.taskDefinition ? await activeTaskDefinition(ctx, update.taskDefinition) : undefined;
+  await ctx.db.sql.begin(async (tx) => {
+    const svc = await getServiceForUpdate(tx, cluster, name);
+    if (!svc) throw notFound(`service ${name} not found in cluster ${cluster}`);
+    if (svc.status !== 'ACTIVE') throw invalid(`service: ${name} is ${svc.status} (being deleted); it cannot be updated`);
+    const cur = svc.spec;
+    if (update.desiredCount !== undefined && cur.schedulingStrategy === 'DAEMON') {
+      throw invalid('desiredCount: a DAEMON service runs one task on every matching node; its count cannot be set');
+    }
+    const dc = update.deploymentConfiguration ?? {};
+    const next: ServiceSpec = {
+      ...cur,
+      taskDefinition: newTaskDefinition ?? cur.taskDefinition,
+      desiredCount: update.desiredCount ?? svc.desiredCount,
+      deploymentConfiguration: {
+        minimumHealthyPercent: dc.minimumHealthyPercent ?? cur.deploymentConfiguration.minimumHealthyPercent,
+        maximumPercent: dc.maximumPercent ?? cur.deploymentConfiguration.maximumPercent,
+        deploymentCircuitBreaker: dc.deploymentCircuitBreaker ?? cur.deploymentConfiguration.deploymentCircuitBreaker,
+      },
+      placementConstraints: update.placementConstraints ?? cur.placementConstraints,
+      placementStrategy: update.placementStrategy ?? cur.placementStrategy,
+      healthCheckGracePeriodSeconds: update.healthCheckGracePeriodSeconds ?? cur.healthCheckGracePeriodSeconds,
+      kept: { ...cur.kept, ...update.kept },
+    };
+    if (cur.schedulingStrategy === 'DAEMON' && next.deploymentConfiguration.maximumPercent !== 100) {
+      throw invalid('deploymentConfiguration.maximumPercent: must be 100 for a DAEMON service (one task per node)');
+    }
+    if (cur.schedulingStrategy === 'DAEMON' && next.placementStrategy.length > 0) throw invalid('placementStrategy: cannot be used with a DAEMON service');
+    checkPlacementOf(next);
+    checkBounds(next);
+    // ECS starts a new deployment for a new task definition, new placement, or when forced.
+    const placementChanged =
+      JSON.stringify([cur.placementConstraints, cur.placementStrategy]) !== JSON.stringify([next.placementConstraints, next.placementStrategy]);
+    const newDeployment = update.forceNewDeployment || next.taskDefinition !== cur.taskDefinition || placementChanged;
+    const deployments = await serviceDeployments(tx, cluster, [name]);
+    const primary = deployments.find((d) => d.status === 'PRIMARY');
+    if (newDeployment) {
+      for (const d of deployments) if (d.status === 'PRIMARY') await updateDeployment(tx, d.id, { status: 'ACTIVE' });
+      const id = newDeploymentId(ctx.random);
+      await insertDeployment(tx, { id, cluster, service: name, status: 'PRIMARY', taskDefinition: next.taskDefinition, desiredCount: next.desiredCount });
+      ctx.log.info({ cluster, service: name, deployment: id, taskDefinition: next.taskDefinition }, 'service deployment started');
+    } else if (primary && next.desiredCount !== svc.desiredCount) {
+      await updateDeployment(tx, primary.id, { desiredCount: next.desiredCount });
+    }
+    await updateService(tx, cluster, name, { spec: next, desiredCount: next.desiredCount, steady: false, ...(newDeployment ? { failuresSince: ctx.clock.now() } : {}) });
+  });
+  ctx.servicesChanged?.(cluster, [name]);
+  return { service: (await describeOne(ctx, cluster, name))!, warnings };
+}
+
+/**
+ * DeleteService: a REPLICA service must be scaled to 0 first unless forced (as
+ * ECS). The service becomes DRAINING: its tasks are stopped, then it is INACTIVE.
+ */
+export async function deleteServiceOp(ctx: AppContext, input: { cluster?: string; service: string; force?: boolean }): Promise<ServiceView> {
+  const cluster = await requireCluster(ctx, input.cluster);
+  const name = resourceId(input.service ?? '');
+  if (!name) throw invalid('service: is required (a service name or ARN)');
+  await ctx.db.sql.begin(async (tx) => {
+    const svc = await getServiceForUpdate(tx, cluster, name);
+    if (!svc || svc.status === 'INACTIVE') throw notFound(`service ${name} not found in cluster ${cluster}`);
+    if (svc.status === 'DRAINING') return;
+    if (svc.spec.schedulingStrategy === 'REPLICA' && svc.desiredCount > 0 && !input.force) {
+      throw invalid(`service: ${name} has desiredCount ${svc.desiredCount}; scale it to 0 first (berth service scale ${name} 0) or force the delete (--force)`);
+    }
+    await updateService(tx, cluster, name, { status: 'DRAINING', desiredCount: 0, deletedAt: ctx.clock.now(), steady: false });
+    for (const d of await serviceDeployments(tx, cluster, [name])) if (d.status === 'PRIMARY') await updateDeployment(tx, d.id, { desiredCount: 0 });
+  });
+  ctx.log.info({ cluster, service: name }, 'service deleted (draining)');
+  ctx.servicesChanged?.(cluster, [name]);
+  return (await describeOne(ctx, cluster, name))!;
+}
+
+export async function describeServicesOp(ctx: AppContext, input: { cluster?: string; services: string[] }): Promise<{ found: ServiceView[]; missing: string[] }> {
+  if (input.services.length === 0) throw invalid('services: must name at least one service');
+  if (input.services.length > 10) throw invalid(`services: must name at most 10 services (as ECS), got ${input.services.length}`);
+  const cluster = await requireCluster(ctx, input.cluster);
+  const wanted = input.services.map((ref) => ({ ref, name: resourceId(ref) }));
+  const views = await describeMany(ctx, ctx.db.sql, cluster, wanted.map((w) => w.name));
+  return {
+    found: wanted.flatMap((w) => (views.has(w.name) ? [views.get(w.name)!] : [])),
+    missing: wanted.filter((w) => !views.has(w.name)).map((w) => w.ref),
+  };
+}
+
+export async function listServicesOp(ctx: AppContext, input: { cluster?: string; nextToken?: string; maxResults?: number; schedulingStrategy?: string }): Promise<Page<string>> {
+  const cluster = await requireCluster(ctx, input.cluster);
+  if (input.schedulingStrategy && !['REPLICA', 'DAEMON'].includes(input.schedulingStrategy)) {
+    throw invalid(`schedulingStrategy: must be REPLICA or DAEMON, got ${JSON.stringify(input.schedulingStrategy)}`);
+  }
+  const limit = pageSize(input.maxResults);
+  const token = decodeToken(input.nextToken);
+  if (token !== undefined && !(token.length === 1 && typeof token[0] === 'string')) throw invalid('nextToken: not a token this list returned');
+  const after = token?.[0] as string | undefined;
+  const names = await listServiceNames(ctx.db.sql, cluster, { after, limit, strategy: input.schedulingStrategy || undefined });
+  const last = names[names.length - 1];
+  return { items: names.map((n) => arns.service(ctx.arn, cluster, n)), nextToken: names.length === limit && last ? encodeToken([last]) : undefined };
+}
+
+async function describeOne(ctx: AppContext, cluster: string, name: string): Promise<ServiceView | undefined> {
+  return (await describeMany(ctx, ctx.db.sql, cluster, [name])).get(name);
+}
+
+/** Services as ECS describes them: counts from their tasks, deployments, newest events. */
+export async function describeMany(ctx: AppContext, q: Queryable, cluster: string, names: string[]): Promise<Map<string, ServiceView>> {
+  const records = await getServices(q, cluster, [...new Set(names)]);
+  const live = records.map((r) => r.name);
+  const [deployments, counts] = await Promise.all([serviceDeployments(q, cluster, live), serviceTaskCounts(q, cluster, live)]);
+  const out = new Map<string, ServiceView>();
+  for (const r of records) {
+    const events = await serviceEvents(q, cluster, r.name, DESCRIBE_EVENTS);
+    out.set(r.name, toServiceView(ctx, r, deployments.filter((d) => d.service === r.name), counts.filter((c) => c.service === r.name), events));
+  }
+  return out;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : undefined);
+
+export function toServiceView(
+  ctx: AppContext,
+  r: ServiceRecord,
+  deployments: DeploymentRecord[],
+  counts: { deploymentId: string; running: number; pending: number }[],
+  events: { id: number; at: Date; message: string }[],
+): ServiceView {
+  const [family, revision] = r.spec.taskDefinition.split(':');
+  const tdArn = (td: string) => {
+    const [f, rev] = td.split(':');
+    return arns.taskDefinition(ctx.arn, f!, Number(rev));
+  };
+  const sum = (k: 'running' | 'pending', id?: string) => counts.filter((c) => id === undefined || c.deploymentId === id).reduce((a, c) => a + c[k], 0);
+  const { kept, clientToken: _token, serviceName: _name, taskDefinition: _td, desiredCount: _dc, ...spec } = r.spec;
+  return {
+    serviceArn: arns.service(ctx.arn, r.cluster, r.name),
+    serviceName: r.name,
+    clusterArn: arns.cluster(ctx.arn, r.cluster),
+    ...kept,
+    launchType: (kept.launchType as string | undefined) ?? 'EC2',
+    status: r.status,
+    desiredCount: r.desiredCount,
+    runningCount: sum('running'),
+    pendingCount: sum('pending'),
+    taskDefinition: arns.taskDefinition(ctx.arn, family!, Number(revision)),
+    ...spec,
+    deployments: deployments.map((d) => ({
+      id: d.id,
+      status: d.status,
+      taskDefinition: tdArn(d.taskDefinition),
+      desiredCount: d.desiredCount,
+      pendingCount: sum('pending', d.id),
+      runningCount: sum('running', d.id),
+      failedTasks: d.failedTasks,
+      createdAt: iso(d.createdAt),
+      updatedAt: iso(d.updatedAt),
+      launchType: 'EC2',
+      rolloutState: d.rolloutState,
+      rolloutStateReason: d.rolloutStateReason,
+    })),
+    events: events.map((e) => ({ id: String(e.id), createdAt: iso(e.at), message: e.message })),
+    createdAt: iso(r.createdAt),
+    deploymentController: { type: 'ECS' },
+  };
+}
