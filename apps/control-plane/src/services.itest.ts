@@ -165,6 +165,7 @@ describe.each(BACKENDS)('services on $name', (backend) => {
       return x.events.some((e) => e.message.startsWith('(service web) rolling back to deployment')) ? x : undefined;
     }, 20_000);
     expect(s.events.map((e) => e.message)).toContainEqual(expect.stringMatching(/^\(service web\) \(deployment ecs-svc\/\d{19}\) deployment failed: tasks failed to start\.$/));
+    expect(s.events.map((e) => e.message)).toContainEqual(expect.stringMatching(/^\(service web\) is unable to consistently start tasks successfully: \d+ task\(s\) failed since .*; the next launch waits \d+ s\.$/));
     const back = await steady('svc', 'web', (x) => x.taskDefinition.endsWith('web:3'));
     expect(back.runningCount).toBe(4);
     // The failed deployment is gone from the list once drained; its record says FAILED.
@@ -251,5 +252,32 @@ describe.each(BACKENDS)('services on $name', (backend) => {
     expect(r!.n).toBe(2);
     const [old] = await cp.db.sql`SELECT last_status, stop_code FROM tasks WHERE id = ${onA[0]!}`;
     expect(old).toMatchObject({ last_status: 'STOPPED', stop_code: 'NodeLost' });
+  });
+
+  it('a control-plane restart in the middle of a rolling update places nothing twice', async () => {
+    if (!env) return;
+    await cluster('restart');
+    const slow = { startDelayMs: 400 };
+    const nodes = [await join('restart', slow), await join('restart', slow), await join('restart', slow)];
+    await createServiceOp(ctx, JSON.stringify({ cluster: 'restart', serviceName: 'api', taskDefinition: 'web:1', desiredCount: 6, deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 100 } }));
+    await steady('restart', 'api');
+    await updateServiceOp(ctx, JSON.stringify({ cluster: 'restart', service: 'api', taskDefinition: 'web:2' }));
+    // Mid-change: some new tasks placed, not all.
+    await waitFor('the update under way', async () => {
+      const [r] = await cp.db.sql`SELECT count(*)::int AS n FROM tasks WHERE cluster = 'restart' AND revision = 2`;
+      return (r!.n as number) > 0 ? true : undefined;
+    }, 10_000, 10);
+    for (const n of nodes) n.end();
+    agents.close();
+    control.close();
+    await cp.close();
+    ({ cp, agents, control } = await startOnBackend(env, log, { services: { resyncMs: 1000 }, reconnectAllowanceMs: 0 }));
+    ctx = { ...ctx, db: cp.db, nodesChanged: (ids) => cp.sessions.nodesChanged(ids), servicesChanged: (c, names) => (names ? names.forEach((n) => cp.services.enqueue(c, n)) : cp.services.enqueueCluster(c)) };
+    for (const n of nodes) await join('restart', { ...slow, hello: { nodeId: n.nodeId } });
+    const s = await steady('restart', 'api', (x) => x.taskDefinition.endsWith('web:2'));
+    expect(s.runningCount).toBe(6);
+    // Exactly the 6 new tasks were ever made for the new revision: nothing placed twice.
+    const [made] = await cp.db.sql`SELECT count(*)::int AS n FROM tasks WHERE cluster = 'restart' AND task_group = 'service:api' AND revision = 2`;
+    expect(made!.n).toBe(6);
   });
 });

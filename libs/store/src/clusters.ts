@@ -5,6 +5,8 @@ export interface ClusterCounts {
   nodes: number;
   runningTasks: number;
   pendingTasks: number;
+  /** Services ACTIVE or DRAINING (being deleted). */
+  activeServices: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -39,8 +41,9 @@ export async function clusterCounts(q: Queryable, name: string): Promise<Cluster
     SELECT
       (SELECT count(*) FROM nodes WHERE cluster = ${name} AND status <> 'INACTIVE')::int AS nodes,
       (SELECT count(*) FROM tasks WHERE cluster = ${name} AND last_status = 'RUNNING')::int AS running,
-      (SELECT count(*) FROM tasks WHERE cluster = ${name} AND last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING'))::int AS pending`;
-  return { nodes: r!.nodes, runningTasks: r!.running, pendingTasks: r!.pending };
+      (SELECT count(*) FROM tasks WHERE cluster = ${name} AND last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING'))::int AS pending,
+      (SELECT count(*) FROM services WHERE cluster = ${name} AND status <> 'INACTIVE')::int AS services`;
+  return { nodes: r!.nodes, runningTasks: r!.running, pendingTasks: r!.pending, activeServices: r!.services };
 }
 
 /** ECS keeps a deleted cluster as INACTIVE. */

@@ -17,7 +17,7 @@ export function clusterView(ctx: AppContext, c: ClusterView): Cluster {
     registeredContainerInstancesCount: c.counts.nodes,
     runningTasksCount: c.counts.runningTasks,
     pendingTasksCount: c.counts.pendingTasks,
-    activeServicesCount: 0,
+    activeServicesCount: c.counts.activeServices,
     settings: [{ name: 'nodeLostGraceSeconds', value: String(c.nodeLostGraceSeconds) }],
   };
 }

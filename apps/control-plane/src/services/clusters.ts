@@ -94,6 +94,7 @@ export async function deleteClusterOp(ctx: AppContext, ref: string): Promise<Clu
   const name = await requireCluster(ctx, ref);
   if (name === DEFAULT_CLUSTER) throw invalid('cluster: the default cluster cannot be deleted');
   const counts = await clusterCounts(ctx.db.sql, name);
+  if (counts.activeServices > 0) throw conflict(`cluster ${name} has ${counts.activeServices} service(s): delete them first (berth service rm)`);
   if (counts.runningTasks + counts.pendingTasks > 0) {
     throw conflict(`cluster ${name} has ${counts.runningTasks + counts.pendingTasks} task(s) that are not STOPPED: stop them first`);
   }
