@@ -5,12 +5,13 @@ import { clusterCommands } from './commands/cluster.js';
 import { eventCommands } from './commands/events.js';
 import { logsCommands } from './commands/logs.js';
 import { nodeCommands } from './commands/node.js';
+import { serviceCommands } from './commands/service.js';
 import { taskCommands } from './commands/task.js';
 import { taskdefCommands } from './commands/taskdef.js';
 import type { Command, Io } from './context.js';
 import { describeError, UsageError } from './errors.js';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },
@@ -70,13 +71,14 @@ export async function runCli(argv: string[], io: Io, makeApi: (server: string) =
     if (output !== 'table' && output !== 'json') throw new UsageError(`--output: must be table or json, got ${JSON.stringify(output)}`);
     if (v.server) server = normalizeTarget(v.server as string);
     const api = makeApi(server);
+    let code: void | number;
     try {
       const args = parsed.positionals.slice(name.split(' ').length);
-      await command.run({ api, io, cluster: (v.cluster as string) ?? env.BERTH_CLUSTER ?? 'default', json: output === 'json', args, flags: v });
+      code = await command.run({ api, io, cluster: (v.cluster as string) ?? env.BERTH_CLUSTER ?? 'default', json: output === 'json', args, flags: v });
     } finally {
       api.close();
     }
-    return 0;
+    return typeof code === 'number' ? code : 0;
   } catch (err) {
     const { message, code } = describeError(err instanceof TypeError && /ERR_PARSE_ARGS/.test((err as NodeJS.ErrnoException).code ?? '') ? new UsageError(err.message) : err, server);
     io.err(`berth: ${message}\n`);

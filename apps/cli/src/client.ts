@@ -27,6 +27,11 @@ export interface Api {
   deleteAttributes(r: Partial<proto.DeleteAttributesRequest>): Promise<proto.DeleteAttributesResponse>;
   deleteCluster(r: Partial<proto.DeleteClusterRequest>): Promise<proto.DeleteClusterResponse>;
   updateClusterSettings(r: Partial<proto.UpdateClusterSettingsRequest>): Promise<proto.UpdateClusterSettingsResponse>;
+  createService(r: Partial<proto.CreateServiceRequest>): Promise<proto.CreateServiceResponse>;
+  updateService(r: Partial<proto.UpdateServiceRequest>): Promise<proto.UpdateServiceResponse>;
+  deleteService(r: Partial<proto.DeleteServiceRequest>): Promise<proto.DeleteServiceResponse>;
+  describeServices(r: Partial<proto.DescribeServicesRequest>): Promise<proto.DescribeServicesResponse>;
+  listServices(r: Partial<proto.ListServicesRequest>): Promise<proto.ListServicesResponse>;
   /** Streams events to `onEvent`; resolves when the server ends the stream (never, when following). */
   watchEvents(r: Partial<proto.WatchEventsRequest>, onEvent: (e: proto.Event) => void): Promise<void>;
   /**
@@ -44,6 +49,7 @@ const METHODS = [
   'runTask', 'stopTask', 'describeTasks', 'listTasks',
   'listContainerInstances', 'describeContainerInstances', 'updateContainerInstancesState', 'deregisterContainerInstance',
   'putAttributes', 'deleteAttributes', 'deleteCluster', 'updateClusterSettings',
+  'createService', 'updateService', 'deleteService', 'describeServices', 'listServices',
 ] as const;
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void;

@@ -8,6 +8,10 @@ export interface Io {
   writeBytes?(stream: 'stdout' | 'stderr', data: Uint8Array): void | Promise<void>;
   /** Calls `fn` on Ctrl-C instead of exiting; returns the undo. */
   onInterrupt?(fn: () => void): () => void;
+  /** Waits between polls (service --wait; default setTimeout). Tests pass a fake clock with `now`. */
+  sleep?(ms: number): Promise<void>;
+  /** Milliseconds since the epoch (default Date.now). */
+  now?(): number;
 }
 
 /** What a command gets: its parsed flags and positionals, the API, where to write. */
@@ -24,7 +28,8 @@ export interface Command {
   usage: string;
   summary: string;
   options?: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
-  run(ctx: CommandContext): Promise<void>;
+  /** Resolves with nothing (exit 0) or an exit code; throws for exit 1 and 2 (see errors.ts). */
+  run(ctx: CommandContext): Promise<void | number>;
 }
 
 /** Pretty JSON for scripts. */

@@ -227,6 +227,10 @@ describe.each(BACKENDS)('services on $name', (backend) => {
     await updateContainerInstancesStateOp(ctx, { cluster: 'daemons', containerInstances: [first.nodeId], status: 'DRAINING' });
     await steady('daemons', 'mon', (x) => x.desiredCount === 1 && x.runningCount === 1);
     await waitFor('the drained node is empty', () => (first.running().length === 0 ? true : undefined), 5_000);
+    // Deleting a DAEMON service (no scale to 0 needed) stops its tasks everywhere.
+    await deleteServiceOp(ctx, { cluster: 'daemons', service: 'mon' });
+    await waitFor('INACTIVE', async () => ((await describe1('daemons', 'mon')).status === 'INACTIVE' ? true : undefined), 10_000);
+    await waitFor('no daemon task left', () => (second.running().length === 0 ? true : undefined), 5_000);
   });
 
   it('a lost node: its replicas are replaced elsewhere; when it returns, exactly one copy of each survives', async () => {

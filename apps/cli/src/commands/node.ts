@@ -68,7 +68,7 @@ export const nodeCommands: Record<string, Command> = {
       io.out(`${lines.join('\n')}\n`);
     },
   },
-  'node drain': stateCommand('DRAINING', 'berth node drain ID...', 'take no new tasks on these nodes (running tasks stay)'),
+  'node drain': stateCommand('DRAINING', 'berth node drain ID...', 'take no new tasks on these nodes; service tasks move elsewhere first (RunTask tasks stay)'),
   'node activate': stateCommand('ACTIVE', 'berth node activate ID...', 'undo drain: the nodes take new tasks again'),
   'node deregister': {
     usage: 'berth node deregister ID [--force]',

@@ -3,6 +3,10 @@ import { CliError, UsageError } from '../errors.js';
 import { printJson, type Command, type CommandContext } from '../context.js';
 import { age, definitionName, ports, shortId, when } from '../output/format.js';
 import { table } from '../output/table.js';
+import { PLACEMENT_OPTIONS, PLACEMENT_USAGE, placementFlags } from './placement.js';
+
+// Moved to placement.js (shared with the service commands); still exported from here.
+export { parseConstraint, parseStrategy } from './placement.js';
 
 function taskRows(tasks: Task[]) {
   return table(
@@ -37,16 +41,14 @@ async function describeOne(ctx: CommandContext, id: string): Promise<Task> {
 export const taskCommands: Record<string, Command> = {
   'task run': {
     usage:
-      'berth task run FAMILY[:REVISION] [--count N] [--started-by S] [--group G] [--env NAME=VALUE ...]\n' +
-      "    [--placement-constraint distinctInstance | 'memberOf:EXPRESSION' ...] [--placement-strategy binpack:memory | spread:attribute:zone | spread:instanceId | random ...]",
+      `berth task run FAMILY[:REVISION] [--count N] [--started-by S] [--group G] [--env NAME=VALUE ...]\n    ${PLACEMENT_USAGE}`,
     summary: 'run tasks of a task definition (a task no node can take waits as PROVISIONING)',
     options: {
       count: { type: 'string' },
       'started-by': { type: 'string' },
       group: { type: 'string' },
       env: { type: 'string', multiple: true },
-      'placement-constraint': { type: 'string', multiple: true },
-      'placement-strategy': { type: 'string', multiple: true },
+      ...PLACEMENT_OPTIONS,
     },
     async run(ctx) {
       const { api, io, json, args, flags } = ctx;
@@ -68,8 +70,7 @@ export const taskCommands: Record<string, Command> = {
         startedBy: (flags['started-by'] as string) ?? '',
         group: (flags.group as string) ?? '',
         overrides,
-        placementConstraints: ((flags['placement-constraint'] as string[] | undefined) ?? []).map(parseConstraint),
-        placementStrategy: ((flags['placement-strategy'] as string[] | undefined) ?? []).map(parseStrategy),
+        ...placementFlags(flags),
       });
       if (json) printJson(io, RunTaskResponse.toJSON(res));
       else {
@@ -149,21 +150,3 @@ export const taskCommands: Record<string, Command> = {
     },
   },
 };
-
-/** "distinctInstance" or "memberOf:EXPRESSION" (ECS's two constraint types). */
-export function parseConstraint(v: string): { type: string; expression: string } {
-  if (v === 'distinctInstance') return { type: 'distinctInstance', expression: '' };
-  const m = /^memberOf:(.+)$/s.exec(v);
-  if (!m) throw new UsageError(`--placement-constraint: must be distinctInstance or memberOf:EXPRESSION (e.g. 'memberOf:attribute:ecs.cpu-architecture == arm64'), got ${JSON.stringify(v)}`);
-  return { type: 'memberOf', expression: m[1]!.trim() };
-}
-
-/** "binpack:memory", "spread:attribute:zone", "spread:instanceId", "random". */
-export function parseStrategy(v: string): { type: string; field: string } {
-  const i = v.indexOf(':');
-  const type = i < 0 ? v : v.slice(0, i);
-  if (!['binpack', 'spread', 'random'].includes(type)) {
-    throw new UsageError(`--placement-strategy: must be binpack:cpu|memory, spread:instanceId|attribute:NAME or random, got ${JSON.stringify(v)}`);
-  }
-  return { type, field: i < 0 ? '' : v.slice(i + 1) };
-}

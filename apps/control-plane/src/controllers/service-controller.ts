@@ -234,7 +234,8 @@ export class ServiceController {
     const events: NewEvent[] = [];
     const spec = svc.spec;
     const daemon = spec.schedulingStrategy === 'DAEMON';
-    const eligible = daemon ? daemonEligibleNodes(nodes.map((n) => nodeSnapshot(n, undefined, undefined)), spec.placementConstraints as never) : undefined;
+    // A service being deleted belongs on no node.
+    const eligible = !daemon ? undefined : svc.status === 'DRAINING' ? [] : daemonEligibleNodes(nodes.map((n) => nodeSnapshot(n, undefined, undefined)), spec.placementConstraints as never);
     const desired = svc.status === 'DRAINING' ? 0 : daemon ? eligible!.length : svc.desiredCount;
 
     // Circuit breaker: the primary deployment's failed tasks against ECS's threshold.
