@@ -489,6 +489,20 @@ function desiredText(s: ServiceView): string {
 
 // ---- commands ----------------------------------------------------------------
 
+/** Flags create and update share. */
+const SERVICE_OPTIONS = {
+  'task-definition': { type: 'string' },
+  'desired-count': { type: 'string' },
+  'min-healthy-percent': { type: 'string' },
+  'max-percent': { type: 'string' },
+  'circuit-breaker': { type: 'boolean' },
+  rollback: { type: 'boolean' },
+  'grace-period': { type: 'string' },
+  ...PLACEMENT_OPTIONS,
+  file: { type: 'string', short: 'f' },
+  ...WAIT_OPTIONS,
+} as const;
+
 export const serviceCommands: Record<string, Command> = {
   'service create': {
     usage:
@@ -498,19 +512,7 @@ export const serviceCommands: Record<string, Command> = {
     summary:
       'create a service (ECS CreateService): desired count 1 unless given, --daemon for one task on every matching node, --rollback turns the circuit breaker on with rollback; ' +
       '--file takes an ECS CreateService body or describe-services output (its cluster unless --cluster is given)',
-    options: {
-      'task-definition': { type: 'string' },
-      'desired-count': { type: 'string' },
-      daemon: { type: 'boolean' },
-      'min-healthy-percent': { type: 'string' },
-      'max-percent': { type: 'string' },
-      'circuit-breaker': { type: 'boolean' },
-      rollback: { type: 'boolean' },
-      'grace-period': { type: 'string' },
-      ...PLACEMENT_OPTIONS,
-      file: { type: 'string', short: 'f' },
-      ...WAIT_OPTIONS,
-    },
+    options: { ...SERVICE_OPTIONS, daemon: { type: 'boolean' } },
     async run(ctx) {
       const { api, io, args, flags } = ctx;
       const file = flags.file as string | undefined;
@@ -544,20 +546,7 @@ export const serviceCommands: Record<string, Command> = {
     summary:
       'change a service (ECS UpdateService); a new task definition, new placement or --force-new-deployment starts a rolling deployment; ' +
       '--circuit-breaker alone turns rollback off; --file takes an ECS UpdateService body',
-    options: {
-      'task-definition': { type: 'string' },
-      'desired-count': { type: 'string' },
-      'min-healthy-percent': { type: 'string' },
-      'max-percent': { type: 'string' },
-      'circuit-breaker': { type: 'boolean' },
-      'no-circuit-breaker': { type: 'boolean' },
-      rollback: { type: 'boolean' },
-      'force-new-deployment': { type: 'boolean' },
-      'grace-period': { type: 'string' },
-      ...PLACEMENT_OPTIONS,
-      file: { type: 'string', short: 'f' },
-      ...WAIT_OPTIONS,
-    },
+    options: { ...SERVICE_OPTIONS, 'no-circuit-breaker': { type: 'boolean' }, 'force-new-deployment': { type: 'boolean' } },
     async run(ctx) {
       const { api, io, args, flags } = ctx;
       const file = flags.file as string | undefined;

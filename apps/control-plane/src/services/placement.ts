@@ -127,6 +127,30 @@ function account(snap: CachedSnapshot, req: ScheduleRequest, nodeIds: string[]):
   }
 }
 
+/**
+ * The plan applier: in one transaction, locks the plan's nodes (in id order, so
+ * appliers never deadlock), re-checks every placement on their fresh state and
+ * commits the ones that still hold. Returns the accepted node ids and what
+ * `commit` wrote.
+ */
+async function applyPlan<T>(
+  ctx: AppContext,
+  cluster: string,
+  req: ScheduleRequest,
+  placements: readonly { nodeId: string }[],
+  commit: (tx: Queryable, nodeIds: string[]) => Promise<T[]>,
+): Promise<[string[], T[]]> {
+  return ctx.db.sql.begin(async (tx): Promise<[string[], T[]]> => {
+    const ids = [...new Set(placements.map((p) => p.nodeId))].sort();
+    const nodes = await lockNodes(tx, ids);
+    const [alloc, groups] = await Promise.all([nodeAllocations(tx, ids), nodeTaskGroups(tx, cluster, ids)]);
+    const fresh = nodes.map((n) => nodeSnapshot(n, alloc.get(n.id), groups.get(n.id)));
+    const ok = verifyPlacements(fresh, req, placements);
+    const accepted = placements.filter((_, i) => ok[i]).map((p) => p.nodeId);
+    return [accepted, accepted.length > 0 ? await commit(tx, accepted) : []];
+  });
+}
+
 export interface PlaceResult<T> {
   /** What `commit` wrote for the placed tasks, in order. */
   committed: T[];
@@ -165,15 +189,7 @@ export async function placeTasks<T>(
       fresh = true;
       continue;
     }
-    const [accepted, written] = await ctx.db.sql.begin(async (tx): Promise<[string[], T[]]> => {
-      const ids = [...new Set(plan.placements.map((p) => p.nodeId))].sort();
-      const nodes = await lockNodes(tx, ids);
-      const [alloc, groups] = await Promise.all([nodeAllocations(tx, ids), nodeTaskGroups(tx, cluster, ids)]);
-      const fresh = nodes.map((n) => nodeSnapshot(n, alloc.get(n.id), groups.get(n.id)));
-      const ok = verifyPlacements(fresh, req, plan.placements);
-      const nodeIds = plan.placements.filter((_, i) => ok[i]).map((p) => p.nodeId);
-      return [nodeIds, nodeIds.length > 0 ? await commit(tx, nodeIds) : []];
-    });
+    const [accepted, written] = await applyPlan(ctx, cluster, req, plan.placements, commit);
     if (accepted.length < plan.placements.length) {
       forget();
       ctx.log.debug({ cluster, planned: plan.placements.length, accepted: accepted.length, round }, 'plan partly rejected on fresh state; scheduling the rest again');
@@ -214,15 +230,7 @@ export async function placeTasksOn<T>(
   const plan = scheduleDaemon(snap.list.filter((n) => wanted.has(n.id)), req);
   if (plan.placements.length === 0) return { committed: [], failures: plan.failures };
   const full: ScheduleRequest = { ...req, count: plan.placements.length };
-  const [accepted, written] = await ctx.db.sql.begin(async (tx): Promise<[string[], T[]]> => {
-    const ids = [...new Set(plan.placements.map((p) => p.nodeId))].sort();
-    const nodes = await lockNodes(tx, ids);
-    const [alloc, groups] = await Promise.all([nodeAllocations(tx, ids), nodeTaskGroups(tx, cluster, ids)]);
-    const fresh = nodes.map((n) => nodeSnapshot(n, alloc.get(n.id), groups.get(n.id)));
-    const ok = verifyPlacements(fresh, full, plan.placements);
-    const accepted = plan.placements.filter((_, i) => ok[i]).map((p) => p.nodeId);
-    return [accepted, accepted.length > 0 ? await commit(tx, accepted) : []];
-  });
+  const [accepted, written] = await applyPlan(ctx, cluster, full, plan.placements, commit);
   account(snap, full, accepted);
   return { committed: written, failures: plan.failures };
 }
