@@ -9,9 +9,10 @@
  *    steady on the new revision (one COMPLETED deployment, 100 running), and
  *    the fewest healthy / most not-STOPPED tasks seen by a 50 ms sampler.
  * 2. Replacement on the real engine: the same control plane, a real agent
- *    process on the Docker engine, a 4-task service; an essential container
- *    is killed with `docker kill` and the time until the control plane has a
- *    replacement RUNNING is measured. Baseline: `docker run -d` of the same
+ *    process on the Docker engine, one 1-task service per kill (isolated
+ *    incidents: a service failing again within a minute backs off); its
+ *    container is killed with `docker kill` and the time until the control
+ *    plane has a replacement RUNNING is measured. Baseline: `docker run -d` of the same
  *    image by the Docker CLI.
  *
  * Flags: --runs N (rolling updates, default 3), --kills N (default 10),
@@ -141,24 +142,22 @@ async function replacement(pgUrl: string): Promise<{ ms: number[]; baselineMs: n
     const ctx = contextOf(cp);
     await registerTaskDefinitionOp(ctx, JSON.stringify({ family: 'bench-kill', containerDefinitions: [{ name: 'app', image: TEST_IMAGE, memory: 16, stopTimeout: 1, command: ['sleep', '3600'], linuxParameters: { initProcessEnabled: true } }] }));
     await waitFor('the agent connected', async () => ((await cp.db.sql`SELECT 1 FROM nodes WHERE cluster = 'engine' AND agent_connected`).length > 0 ? true : undefined), 60_000);
-    await createServiceOp(ctx, JSON.stringify({ cluster: 'engine', serviceName: 'kill', taskDefinition: 'bench-kill', desiredCount: 4 }));
-    await steadyOn(ctx, 'engine', 'kill', 'bench-kill:1', 120_000);
+    // One service per kill: each is an isolated incident (a service that fails again within a minute backs off).
+    const names = Array.from({ length: KILLS }, (_, i) => `kill-${i}`);
+    for (const name of names) await createServiceOp(ctx, JSON.stringify({ cluster: 'engine', serviceName: name, taskDefinition: 'bench-kill', desiredCount: 1 }));
+    for (const name of names) await steadyOn(ctx, 'engine', name, 'bench-kill:1', 120_000);
     const ms: number[] = [];
-    for (let i = 0; i < KILLS; i++) {
-      const running = await cp.db.sql`SELECT id, containers FROM tasks WHERE cluster = 'engine' AND task_group = 'service:kill' AND last_status = 'RUNNING' AND desired_status = 'RUNNING'`;
-      const before = new Set(running.map((r) => r.id as string));
-      const victim = running[0]!;
-      const runtimeId = (victim.containers as { runtimeId?: string }[])[0]!.runtimeId!;
+    for (const name of names) {
+      const [victim] = await cp.db.sql`SELECT id, containers FROM tasks WHERE cluster = 'engine' AND task_group = ${'service:' + name} AND last_status = 'RUNNING' AND desired_status = 'RUNNING'`;
+      const runtimeId = (victim!.containers as { runtimeId?: string }[])[0]!.runtimeId!;
       const t0 = performance.now();
       execFileSync('docker', ['kill', runtimeId], { stdio: 'ignore' });
       await waitFor('a replacement RUNNING', async () => {
-        const rows = await cp.db.sql`SELECT id FROM tasks WHERE cluster = 'engine' AND task_group = 'service:kill' AND last_status = 'RUNNING' AND desired_status = 'RUNNING'`;
-        return rows.some((r) => !before.has(r.id as string)) ? true : undefined;
+        const rows = await cp.db.sql`SELECT id FROM tasks WHERE cluster = 'engine' AND task_group = ${'service:' + name} AND last_status = 'RUNNING' AND desired_status = 'RUNNING' AND id <> ${victim!.id}`;
+        return rows.length > 0 ? true : undefined;
       }, 60_000, 10);
       ms.push(performance.now() - t0);
-      await steadyOn(ctx, 'engine', 'kill', 'bench-kill:1', 60_000);
-      // Let the launch backoff forget this failure (the service is steady again), as separate incidents would.
-      await new Promise((r) => setTimeout(r, 300));
+      await steadyOn(ctx, 'engine', name, 'bench-kill:1', 60_000);
     }
     const baselineMs: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -167,7 +166,7 @@ async function replacement(pgUrl: string): Promise<{ ms: number[]; baselineMs: n
       baselineMs.push(performance.now() - t0);
       execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
     }
-    await updateServiceOp(ctx, JSON.stringify({ cluster: 'engine', service: 'kill', desiredCount: 0 }));
+    for (const name of names) await updateServiceOp(ctx, JSON.stringify({ cluster: 'engine', service: name, desiredCount: 0 }));
     await waitFor('the service scaled to 0', async () => ((await cp.db.sql`SELECT 1 FROM tasks WHERE cluster = 'engine' AND last_status <> 'STOPPED'`).length === 0 ? true : undefined), 60_000);
     return { ms, baselineMs };
   } finally {

@@ -9,6 +9,7 @@ import { MAX_CONTROL_REQUEST_BYTES } from './grpc/control-service.js';
 import { startControlPlane, type ControlPlane } from './server.js';
 import { createClusterOp, describeClustersOp, updateClusterSettingsOp } from './services/clusters.js';
 import type { AppContext } from './services/context.js';
+import { createServiceOp } from './services/services.js';
 import { registerTaskDefinitionOp } from './services/task-definitions.js';
 import { applyTaskStatusReports, describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from './services/tasks.js';
 import { BACKENDS, type BackendEnv } from './test-support/backends.js';
@@ -137,7 +138,10 @@ describe.each(BACKENDS)('events, status batches, lists and limits on $name', (ba
     agent2.send({ $case: 'hello', value: hello({ cluster: 'paging' }) });
     await agent2.next('welcome');
     const made = (await runTaskOp(ctx, { cluster: 'paging', taskDefinition: 'ev', count: 10 })).tasks.map((t) => t.id);
-    await runTaskOp(ctx, { cluster: 'paging', taskDefinition: 'ev', count: 2, group: 'service:api' });
+    await expect(runTaskOp(ctx, { cluster: 'paging', taskDefinition: 'ev', count: 2, group: 'service:api' })).rejects.toThrow('group: "service:" groups belong to services');
+    const withServices: AppContext = { ...ctx, servicesChanged: (c, names) => names?.forEach((n) => cp.services.enqueue(c, n)) };
+    await createServiceOp(withServices, JSON.stringify({ cluster: 'paging', serviceName: 'api', taskDefinition: 'ev', desiredCount: 2 }));
+    await waitFor('the service placed', async () => ((await listTasksOp(ctx, { cluster: 'paging', serviceName: 'api' })).items.length === 2 ? true : undefined), 10_000);
     const seen: string[] = [];
     let nextToken: string | undefined;
     do {

@@ -108,6 +108,11 @@ describe('REPLICA rolling update', () => {
     const plan = reconcileService(v);
     expect(plan).toMatchObject({ start: 0, stop: [], blockedByMinimum: true, steady: false });
   });
+  it('a failed deployment without rollback keeps what runs and starts nothing', () => {
+    const sick = aTask({ deploymentId: 'old', healthChecked: true, health: 'UNHEALTHY' });
+    const plan = reconcileService(aService({ frozen: true, minimumHealthyPercent: 50, tasks: [...old(3), sick] }));
+    expect(plan).toMatchObject({ start: 0, stop: [], steady: false });
+  });
   it('launches nothing while blocked, but still stops', () => {
     const plan = reconcileService(aService({ launchBlocked: true, minimumHealthyPercent: 0, tasks: old(2) }));
     expect(plan.start).toBe(0);
@@ -153,6 +158,7 @@ describe('REPLICA plans stay within the bounds (property)', () => {
     max: fc.integer({ min: 100, max: 200 }),
     grace: fc.constantFrom(0, 30_000),
     launchBlocked: fc.boolean(),
+    frozen: fc.boolean(),
     draining: fc.subarray(['a', 'b', 'c', 'd']),
     tasks: fc.array(arbTask, { maxLength: 20 }),
   });
@@ -164,6 +170,7 @@ describe('REPLICA plans stay within the bounds (property)', () => {
       maximumPercent: x.max,
       healthCheckGracePeriodMs: x.grace,
       launchBlocked: x.launchBlocked,
+      frozen: x.frozen,
       drainingNodes: new Set(x.draining),
       tasks: x.tasks.map((t) => aTask({ deploymentId: t.deploymentId, nodeId: t.node, stopping: t.stopping, lastStatus: t.lastStatus, healthChecked: t.healthChecked, health: t.health, startedAtMs: 1_000_000 - t.startedAgoMs })),
     });
@@ -180,7 +187,7 @@ describe('REPLICA plans stay within the bounds (property)', () => {
     // Only tasks that are not already stopping are stopped, each once.
     expect(stopped.size).toBe(plan.stop.length);
     for (const id of stopped) expect(v.tasks.find((t) => t.id === id)?.stopping).toBe(false);
-    if (v.launchBlocked) expect(plan.start).toBe(0);
+    if (v.launchBlocked || v.frozen) expect(plan.start).toBe(0);
   };
   it('for any state', () => {
     fc.assert(
@@ -226,7 +233,7 @@ describe('REPLICA plans stay within the bounds (property)', () => {
   it('converges: with settling, any start state ends steady with only new tasks', () => {
     fc.assert(
       fc.property(arbView, (x) => {
-        const v = build({ ...x, launchBlocked: false, draining: [], tasks: x.tasks.map((t) => ({ ...t, health: 'HEALTHY' as const })) });
+        const v = build({ ...x, launchBlocked: false, frozen: false, draining: [], tasks: x.tasks.map((t) => ({ ...t, health: 'HEALTHY' as const })) });
         if (rollingDeadlock(v.desiredCount, v.minimumHealthyPercent, v.maximumPercent)) return;
         const r = rollOut(v, 100);
         expect(r.final.tasks.filter((t) => t.deploymentId === 'new')).toHaveLength(v.desiredCount);

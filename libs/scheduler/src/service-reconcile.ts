@@ -52,8 +52,14 @@ export interface ServiceView {
   healthCheckGracePeriodMs: number;
   /** The deployment new tasks belong to. */
   primaryDeploymentId: string;
-  /** No new tasks now (the primary deployment failed without rollback, or launches are backed off). */
+  /** No new tasks now (launches are backed off after failures). */
   launchBlocked: boolean;
+  /**
+   * The primary deployment failed and is not rolled back: the service keeps
+   * what runs (old tasks are not replaced, unhealthy ones not stopped) and
+   * starts nothing until it is updated.
+   */
+  frozen?: boolean;
   tasks: readonly ServiceTaskView[];
   /** Nodes whose tasks are to move (DRAINING). */
   drainingNodes: ReadonlySet<string>;
@@ -145,7 +151,7 @@ function reconcileReplica(v: ServiceView): ServicePlan {
   let healthy = v.tasks.filter(isHealthyTask).length;
 
   let active = v.tasks.filter((t) => !t.stopping);
-  for (const t of active) if (unhealthyPastGrace(t, v)) stop.push({ taskId: t.id, cause: 'unhealthy' });
+  if (!v.frozen) for (const t of active) if (unhealthyPastGrace(t, v)) stop.push({ taskId: t.id, cause: 'unhealthy' });
   active = active.filter((t) => !stop.some((s) => s.taskId === t.id));
 
   const onDrainingNode = (t: ServiceTaskView) => t.nodeId !== null && v.drainingNodes.has(t.nodeId);
@@ -165,7 +171,7 @@ function reconcileReplica(v: ServiceView): ServicePlan {
 
   // Old tasks go as the minimum allows: ones that are not healthy at once, healthy ones while enough stay.
   let blockedByMinimum = false;
-  for (const t of [...replace].sort(surrenderOrder)) {
+  for (const t of v.frozen ? [] : [...replace].sort(surrenderOrder)) {
     const cause: StopCause = onDrainingNode(t) && t.deploymentId === v.primaryDeploymentId ? 'draining' : 'replaced';
     if (!isHealthyTask(t)) {
       stop.push({ taskId: t.id, cause });
@@ -180,7 +186,7 @@ function reconcileReplica(v: ServiceView): ServicePlan {
   // New tasks: as many as the primary lacks, within the maximum (stopping tasks still count).
   const need = Math.max(0, D - keep.length);
   const room = Math.max(0, bounds.maxTotal - total);
-  const start = v.launchBlocked ? 0 : Math.min(need, room);
+  const start = v.launchBlocked || v.frozen ? 0 : Math.min(need, room);
   if (start > 0 || need === 0) blockedByMinimum = false;
 
   const primaryHealthy = keep.filter(isHealthyTask).length;

@@ -195,6 +195,11 @@ export async function updateDeployment(q: Queryable, id: string, p: DeploymentPa
     WHERE id = ${id}`;
 }
 
+/** Forgets every deployment of a service (a deleted service's name used again starts without history). */
+export async function deleteDeployments(q: Queryable, cluster: string, service: string): Promise<void> {
+  await q`DELETE FROM deployments WHERE cluster = ${cluster} AND service = ${service}`;
+}
+
 /** Keeps the newest `keep` INACTIVE deployments of a service (history for rollback and describe). */
 export async function pruneInactiveDeployments(q: Queryable, cluster: string, service: string, keep: number): Promise<void> {
   await q`
@@ -215,11 +220,15 @@ export interface ServiceFailureCount {
   lastAt: Date;
 }
 
-/** Failed tasks of a service stopped after `since`, per deployment. */
+/**
+ * Failed tasks of a service recorded STOPPED after `since`, per deployment. By
+ * the time the control plane wrote them (not the agent's clock: a Pi without a
+ * real-time clock may be far off).
+ */
 export async function serviceFailures(q: Queryable, cluster: string, service: string, since: Date): Promise<ServiceFailureCount[]> {
   const rows = await q`
-    SELECT started_by, count(*)::int AS n, max(stopped_at) AS last_at FROM tasks
-    WHERE cluster = ${cluster} AND task_group = ${serviceGroup(service)} AND last_status = 'STOPPED' AND stopped_at > ${since}
+    SELECT started_by, count(*)::int AS n, max(updated_at) AS last_at FROM tasks
+    WHERE cluster = ${cluster} AND task_group = ${serviceGroup(service)} AND last_status = 'STOPPED' AND updated_at > ${since}
       AND (stop_code = ANY(${FAILURE_STOP_CODES}) OR stopped_reason LIKE ${UNHEALTHY_STOP_REASON + '%'})
     GROUP BY started_by`;
   return rows.map((r) => ({ deploymentId: r.started_by as string, count: r.n as number, lastAt: r.last_at as Date }));

@@ -47,6 +47,8 @@ export const UNPLACED_RETRY_MS = 5_000;
 export const NOTICE_REPEAT_MS = 5 * 60_000;
 /** Services synced at once. */
 export const SYNC_WORKERS = 2;
+/** Failures are forgotten (the launch backoff starts over) once the service has been steady this long after the last one. */
+export const FAILURE_MEMORY_MS = 60_000;
 /** INACTIVE deployments kept per service (history, and what a rollback can return to). */
 export const DEPLOYMENT_HISTORY = 5;
 /** Without a placement strategy, a service's tasks are spread over nodes (as ECS spreads over zones). */
@@ -141,8 +143,10 @@ export class ServiceController {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private enqueueAfter(cluster: string, name: string, ms: number): void {
+  private enqueueAfter(cluster: string, name: string, requested: number): void {
     if (this.stopped) return;
+    // Longer waits are the periodic resync's (and setTimeout takes nothing above 2^31 ms).
+    const ms = Math.min(requested, this.settings.resyncMs ?? SERVICE_RESYNC_MS);
     const k = key(cluster, name);
     const due = Date.now() + ms;
     const existing = this.later.get(k);
@@ -234,8 +238,15 @@ export class ServiceController {
     const events: NewEvent[] = [];
     const spec = svc.spec;
     const daemon = spec.schedulingStrategy === 'DAEMON';
-    // A service being deleted belongs on no node.
-    const eligible = !daemon ? undefined : svc.status === 'DRAINING' ? [] : daemonEligibleNodes(nodes.map((n) => nodeSnapshot(n, undefined, undefined)), spec.placementConstraints as never);
+    // A service being deleted belongs on no node. A node whose agent is away keeps the task it has, but
+    // does not count (a lost node would otherwise keep the service from ever being steady).
+    const withTask = new Set(tasks.filter((t) => t.desiredStatus === 'RUNNING').map((t) => t.nodeId));
+    const connected = new Set(nodes.filter((n) => n.agentConnected).map((n) => n.id));
+    const eligible = !daemon
+      ? undefined
+      : svc.status === 'DRAINING'
+        ? []
+        : daemonEligibleNodes(nodes.map((n) => nodeSnapshot(n, undefined, undefined)), spec.placementConstraints as never).filter((id) => connected.has(id) || withTask.has(id));
     const desired = svc.status === 'DRAINING' ? 0 : daemon ? eligible!.length : svc.desiredCount;
 
     // Circuit breaker: the primary deployment's failed tasks against ECS's threshold.
@@ -252,7 +263,8 @@ export class ServiceController {
     const delay = launchDelayMs(streak);
     const backoffUntil = streak > 0 ? lastFailure + delay : 0;
     const backedOff = backoffUntil > now.getTime();
-    const failedPrimary = primary.rolloutState === 'FAILED';
+    // FAILED and not rolled back: keep what runs, start nothing until the service is updated.
+    const frozen = primary.rolloutState === 'FAILED';
 
     const draining = new Set(nodes.filter((n) => n.status === 'DRAINING').map((n) => n.id));
     const views: ServiceTaskView[] = tasks.map((t) => taskView(t));
@@ -263,7 +275,8 @@ export class ServiceController {
       maximumPercent: spec.deploymentConfiguration.maximumPercent,
       healthCheckGracePeriodMs: spec.healthCheckGracePeriodSeconds * 1000,
       primaryDeploymentId: primary.id,
-      launchBlocked: backedOff || failedPrimary,
+      launchBlocked: backedOff,
+      frozen,
       tasks: views,
       drainingNodes: draining,
       eligibleNodes: eligible,
@@ -280,7 +293,7 @@ export class ServiceController {
       );
     }
 
-    if (plan.stop.length > 0) await this.stopTasks(svc, primary, tasks, plan);
+    if (plan.stop.length > 0 && (await this.stopTasks(svc, primary, tasks, plan)) === 'stale') return 0;
 
     // Starts: REPLICA through the scheduler, DAEMON onto named nodes.
     const onDraining = tasks.filter((t) => t.desiredStatus === 'RUNNING' && t.nodeId && draining.has(t.nodeId)).length;
@@ -313,11 +326,14 @@ export class ServiceController {
       }
     }
 
-    await this.bookkeeping(svc, primary, deployments, tasks, plan, desired, primaryFailures, events);
+    const forget = streak > 0 && now.getTime() - lastFailure >= FAILURE_MEMORY_MS;
+    if (forget) waits.push(SERVICE_RESYNC_MS);
+    else if (streak > 0) waits.push(lastFailure + FAILURE_MEMORY_MS - now.getTime());
+    await this.bookkeeping(svc, primary, deployments, tasks, plan, desired, primaryFailures, forget, events);
     return waits.length > 0 ? Math.max(50, Math.min(...waits)) : undefined;
   }
 
-  private async stopTasks(svc: ServiceRecord, primary: DeploymentRecord, tasks: TaskRecord[], plan: ServicePlan): Promise<void> {
+  private async stopTasks(svc: ServiceRecord, primary: DeploymentRecord, tasks: TaskRecord[], plan: ServicePlan): Promise<'stale' | void> {
     const now = this.ctx.clock.now();
     const byId = new Map(tasks.map((t) => [t.id, t]));
     const patches = plan.stop.map((s) => {
@@ -334,6 +350,8 @@ export class ServiceController {
     });
     const nodeIds = [...new Set(plan.stop.map((s) => byId.get(s.taskId)!.nodeId).filter((n): n is string => !!n))];
     const applied = await this.ctx.db.sql.begin(async (tx) => {
+      // The fence: the service's tasks (locked) are as the plan saw them, so the healthy count it kept holds.
+      if (!(await this.unchanged(tx, svc, tasks))) return undefined;
       const applied = await updateTasks(tx, patches);
       await bumpGenerations(tx, nodeIds);
       const ids = plan.stop.filter((s) => applied.has(s.taskId));
@@ -345,8 +363,26 @@ export class ServiceController {
       ]);
       return applied;
     });
+    if (!applied) return 'stale';
     if (applied.size < patches.length) this.ctx.log.debug({ service: svc.name }, 'some tasks changed before they could be stopped; the next sync decides again');
     this.ctx.nodesChanged(nodeIds);
+  }
+
+  /**
+   * Under the service's row lock: the service has not changed since `svc` was
+   * read, and its tasks that are not STOPPED are exactly `tasks`, at their
+   * versions (read just before the write; the task rows are not locked, so a
+   * status report never waits for, or deadlocks with, a sync).
+   */
+  private async unchanged(tx: Queryable, svc: ServiceRecord, tasks: readonly { id: string; version: number }[]): Promise<boolean> {
+    const fresh = await getServiceForUpdate(tx, svc.cluster, svc.name);
+    if (!fresh || fresh.version !== svc.version || fresh.status !== svc.status) return false;
+    const rows = await tx`
+      SELECT id, version FROM tasks WHERE cluster = ${svc.cluster} AND task_group = ${serviceGroup(svc.name)} AND last_status <> 'STOPPED'
+      ORDER BY id`;
+    if (rows.length !== tasks.length) return false;
+    const known = new Map(tasks.map((t) => [t.id, t.version]));
+    return rows.every((r) => known.get(r.id as string) === Number(r.version));
   }
 
   private async startTasks(
@@ -367,9 +403,11 @@ export class ServiceController {
     const strategy = spec.placementStrategy.length > 0 ? spec.placementStrategy : spec.schedulingStrategy === 'DAEMON' ? [] : DEFAULT_SERVICE_STRATEGY;
     const tpl = taskTemplate(svc.cluster, def, { startedBy: primary.id, group: serviceGroup(svc.name), placement: { constraints: spec.placementConstraints, strategy } });
     let expected = readCount;
+    const touched = new Set<string>();
     const commit = async (tx: Queryable, nodeIds: string[]): Promise<TaskRecord[]> => {
-      // The fence: the service's task count is what the plan was made on (under its row lock).
-      await getServiceForUpdate(tx, svc.cluster, svc.name);
+      // The fence: the service is as read and has as many tasks as the plan was made on (under its row lock).
+      const fresh = await getServiceForUpdate(tx, svc.cluster, svc.name);
+      if (!fresh || fresh.version !== svc.version || fresh.status !== svc.status) throw new StaleSync(`service ${svc.name} changed`);
       const [{ n }] = (await tx`SELECT count(*)::int AS n FROM tasks WHERE cluster = ${svc.cluster} AND task_group = ${tpl.group} AND last_status <> 'STOPPED'`) as unknown as [{ n: number }];
       if (n !== expected) throw new StaleSync(`service ${svc.name}: ${n} tasks, planned on ${expected}`);
       const rows = await insertTasks(tx, nodeIds.map((nodeId) => newTaskRow(ctx, tpl, nodeId)));
@@ -379,18 +417,17 @@ export class ServiceController {
         { cluster: svc.cluster, kind: 'service.started', subject: tpl.group, message: `(service ${svc.name}) has started ${rows.length} tasks: ${taskList(rows.map((t) => t.id))}.` },
       ]);
       expected += rows.length;
+      for (const id of nodeIds) touched.add(id);
       return rows;
     };
     const req = { demand: tpl.demand, group: tpl.group, constraints: spec.placementConstraints as never };
     try {
       if (spec.schedulingStrategy === 'DAEMON') {
         const r = await placeTasksOn(ctx, svc.cluster, req, plan.startOn, commit);
-        ctx.nodesChanged(r.committed.map((t) => t.nodeId!));
         const unplaced = plan.startOn.length - r.committed.length;
         return { started: r.committed.length, unplaced, reason: r.failures[0]?.detail ?? 'its node could not take it yet' };
       }
       const r = await placeTasks(ctx, svc.cluster, { ...req, count: plan.start, strategy: strategy as never }, commit);
-      ctx.nodesChanged([...new Set(r.committed.map((t) => t.nodeId!))]);
       return { started: r.placed, unplaced: plan.start - r.placed, reason: r.unplacedReason ?? '' };
     } catch (err) {
       if (err instanceof StaleSync) {
@@ -398,6 +435,9 @@ export class ServiceController {
         return 'stale';
       }
       throw err;
+    } finally {
+      // Tasks committed in an earlier round are on their nodes whatever happened after.
+      if (touched.size > 0) ctx.nodesChanged([...touched]);
     }
   }
 
@@ -410,6 +450,7 @@ export class ServiceController {
     plan: ServicePlan,
     desired: number,
     primaryFailures: number,
+    forgetFailures: boolean,
     events: NewEvent[],
   ): Promise<void> {
     const { ctx } = this;
@@ -417,6 +458,13 @@ export class ServiceController {
     for (const t of tasks) perDeployment.set(t.startedBy, (perDeployment.get(t.startedBy) ?? 0) + 1);
     const name = svc.name;
     await ctx.db.sql.begin(async (tx) => {
+      // An update (or delete) since the sync read the service: its view is old; the next sync records.
+      const fresh = await getServiceForUpdate(tx, svc.cluster, name);
+      if (!fresh || fresh.version !== svc.version) {
+        await appendEvents(tx, events);
+        return;
+      }
+      if (forgetFailures && plan.steady) await updateService(tx, svc.cluster, name, { failuresSince: ctx.clock.now() });
       if (primary.failedTasks !== primaryFailures) await updateDeployment(tx, primary.id, { failedTasks: primaryFailures });
       if (svc.spec.schedulingStrategy === 'DAEMON' && svc.status === 'ACTIVE' && svc.desiredCount !== desired) {
         await updateService(tx, svc.cluster, name, { desiredCount: desired });
@@ -437,7 +485,7 @@ export class ServiceController {
             events.push({ cluster: svc.cluster, kind: 'service.deployment-completed', subject: serviceGroup(name), message: `(service ${name}) (deployment ${primary.id}) deployment completed.` });
           }
           if (!svc.steady) {
-            await updateService(tx, svc.cluster, name, { steady: true, failuresSince: ctx.clock.now() });
+            await updateService(tx, svc.cluster, name, { steady: true });
             events.push({ cluster: svc.cluster, kind: 'service.steady', subject: serviceGroup(name), message: `(service ${name}) has reached a steady state.` });
           }
         }

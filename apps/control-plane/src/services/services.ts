@@ -12,6 +12,7 @@ import {
 import { rollingDeadlock } from '@berth/scheduler';
 import {
   decodeToken,
+  deleteDeployments,
   encodeToken,
   getService,
   getServiceForUpdate,
@@ -66,6 +67,9 @@ async function activeTaskDefinition(ctx: AppContext, ref: string): Promise<strin
 
 function checkBounds(spec: ServiceSpec): void {
   const { minimumHealthyPercent: min, maximumPercent: max } = spec.deploymentConfiguration;
+  if (spec.schedulingStrategy === 'DAEMON' && min >= 100) {
+    throw invalid(`deploymentConfiguration.minimumHealthyPercent: must be below 100 for a DAEMON service (a node's task stops before its replacement starts there), got ${min}`);
+  }
   if (spec.schedulingStrategy === 'REPLICA' && rollingDeadlock(spec.desiredCount, min, max)) {
     throw invalid(
       `deploymentConfiguration: minimumHealthyPercent ${min} with maximumPercent ${max} lets a deployment neither stop a task nor start one; lower minimumHealthyPercent or raise maximumPercent`,
@@ -92,6 +96,8 @@ export async function createServiceOp(ctx: AppContext, json: string): Promise<{ 
       if (spec.clientToken && existing.spec.clientToken === spec.clientToken) return;
       throw conflict(`service ${name} already exists in cluster ${cluster} (${existing.status}): update it (berth service update) or delete it first`);
     }
+    // A deleted service's deployments are not this one's history (a rollback must never return to them).
+    await deleteDeployments(tx, cluster, name);
     const id = newDeploymentId(ctx.random);
     await insertDeployment(tx, { id, cluster, service: name, status: 'PRIMARY', taskDefinition: spec.taskDefinition, desiredCount: spec.desiredCount });
   });

@@ -363,7 +363,7 @@ function decideStatusReports(
       }
     }
     if (r.lastStatus === t.lastStatus && sameContainers(t.containers, containers)) continue;
-    const now = r.at ?? ctx.clock.now();
+    const now = reportedTime(r.at, ctx.clock.now());
     const patch = { ...patches.get(t.id), id: t.id, expectVersion: t.version, lastStatus: r.lastStatus, containers };
     if (r.lastStatus === 'RUNNING') patch.startedAt ??= now;
     if (r.lastStatus === 'STOPPED') {
@@ -384,6 +384,21 @@ function decideStatusReports(
     current.set(t.id, { ...t, lastStatus: r.lastStatus, containers, stopCode: patch.stopCode ?? t.stopCode, desiredStatus: patch.desiredStatus ?? t.desiredStatus });
   }
   return { patches: [...patches.values()], events, stopped };
+}
+
+/** How far an agent's clock may run ahead, or behind (a report delayed by a disconnection), before its times are not taken. */
+export const AGENT_CLOCK_AHEAD_MS = 5_000;
+export const AGENT_CLOCK_BEHIND_MS = 60 * 60_000;
+
+/**
+ * The time a report says something happened, when the agent's clock is
+ * believable; otherwise the control plane's (a Pi without a real-time clock
+ * can be a year off until NTP answers). Timestamps drive grace periods.
+ */
+export function reportedTime(at: Date | undefined, now: Date): Date {
+  if (!at) return now;
+  const skew = at.getTime() - now.getTime();
+  return skew > AGENT_CLOCK_AHEAD_MS || skew < -AGENT_CLOCK_BEHIND_MS ? now : at;
 }
 
 function mergeContainers(current: ContainerRecord[], reported: ContainerRecord[]): ContainerRecord[] {
