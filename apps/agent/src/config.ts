@@ -17,6 +17,8 @@ export interface AgentConfig {
   imagePull: 'always' | 'if-not-present' | 'never';
   pauseImage: string;
   statsIntervalMs: number;
+  /** Where file secrets are written (a tmpfs). */
+  secretsDir: string;
   /** On SIGTERM, stop every task's containers before exiting. */
   drain: boolean;
   /** The config file read, if any. */
@@ -40,6 +42,8 @@ Options:
   --image-pull POLICY       always, if-not-present or never (default if-not-present)
   --pause-image IMAGE       awsvpc namespace holder, built locally when missing (default ${DEFAULT_PAUSE_IMAGE})
   --stats-interval SECONDS  per-container CPU/memory sampling (default 15; 0 off)
+  --secrets-dir DIR         where file secrets are written for their containers; keep it on a tmpfs
+                            (default /run/berth/secrets when /run is a tmpfs, else /dev/shm/berth-secrets)
   --drain                   on SIGTERM, stop this node's containers before exiting
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --config FILE             JSON file with the same keys as these flags, e.g.
@@ -56,7 +60,7 @@ type Reader = (path: string) => string;
 const defaultReader: Reader = (p) => readFileSync(p, 'utf8');
 
 /** Keys a config file may hold: the long flags (labels as an object). */
-const FILE_KEYS = ['server', 'data-dir', 'cluster', 'labels', 'reserved-cpu', 'reserved-memory', 'docker-host', 'bind-ip', 'log-level', 'image-pull', 'pause-image', 'stats-interval', 'drain'];
+const FILE_KEYS = ['server', 'data-dir', 'cluster', 'labels', 'reserved-cpu', 'reserved-memory', 'docker-host', 'bind-ip', 'log-level', 'image-pull', 'pause-image', 'stats-interval', 'secrets-dir', 'drain'];
 
 function readConfigFile(path: string, explicit: boolean, read: Reader): Record<string, unknown> {
   let text: string;
@@ -97,6 +101,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
         'image-pull': { type: 'string' },
         'pause-image': { type: 'string' },
         'stats-interval': { type: 'string' },
+        'secrets-dir': { type: 'string' },
         drain: { type: 'boolean' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -151,6 +156,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
     imagePull,
     pauseImage: pick('pause-image') ?? DEFAULT_PAUSE_IMAGE,
     statsIntervalMs: int('stats-interval', pick('stats-interval'), 15) * 1000,
+    secretsDir: pick('secrets-dir') ?? '',
     drain: v.drain ?? file.drain === true,
     ...(Object.keys(file).length > 0 ? { configFile: configPath ?? DEFAULT_CONFIG_FILE } : {}),
   };

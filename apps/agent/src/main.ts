@@ -12,6 +12,7 @@ import { readStaticFacts, registeredCapacity } from './facts/node-facts.js';
 import { LogStreamer } from './logs/log-streamer.js';
 import { dockerLogs, findTaskContainer } from './runtime/docker-logs.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
+import { SecretFiles } from './runtime/secret-files.js';
 import { ControlPlaneSession } from './session/control-plane-session.js';
 import { StateFile } from './state/state-file.js';
 
@@ -30,7 +31,8 @@ if (config === 'help') {
   process.exit(0);
 }
 const cfg = config;
-const log = pino({ level: cfg.logLevel, base: { component: 'agent' } });
+// Secret values are never logged on purpose; the redaction is a second line in case an object carrying them is.
+const log = pino({ level: cfg.logLevel, base: { component: 'agent' }, redact: { paths: ['secrets', '*.secrets', '*.*.secrets'], censor: '[redacted]' } });
 
 const stateFile = new StateFile(cfg.dataDir);
 const state = stateFile.load((w) => log.warn(w));
@@ -44,6 +46,14 @@ const save = () => {
 };
 
 const runtime = new DockerRuntime(cfg.dockerHost);
+// File secrets live on a tmpfs, per task; what a previous run left for tasks no longer here goes.
+const secretFiles = new SecretFiles(cfg.secretsDir || SecretFiles.defaultDir());
+try {
+  if (!secretFiles.onTmpfs()) log.warn({ secretsDir: secretFiles.dir }, 'the secrets directory is not on a tmpfs: file secrets would touch the disk; use --secrets-dir on a tmpfs');
+  secretFiles.prune(new Set(state.tasks.map((t) => t.taskId)));
+} catch (err) {
+  log.warn({ secretsDir: secretFiles.dir, reason: (err as Error).message }, 'the secrets directory cannot be used; tasks with file secrets will fail to start');
+}
 if (state.nodeId) runtime.scopeTo(state.nodeId);
 let dockerVersion = '';
 let dockerRoot = '/var/lib/docker';
@@ -107,7 +117,7 @@ const engine = new TaskEngine(
     },
   },
   log,
-  { mapping: { bindIp: cfg.bindIp, pauseImage: cfg.pauseImage }, pullPolicy: cfg.imagePull },
+  { mapping: { bindIp: cfg.bindIp, pauseImage: cfg.pauseImage }, pullPolicy: cfg.imagePull, secretFiles },
 );
 engine.restoreFinished(Object.values(state.finished));
 // Keep running the last desired set while the control plane is away (orphans wait for a fresh one).

@@ -15,6 +15,8 @@ Options:
   --http-port PORT           health endpoints /healthz, /readyz (default ${DEFAULT_HTTP_PORT}; BERTH_HTTP_PORT)
   --database-url URL         Postgres URL (DATABASE_URL); without it the embedded store is used
   --data-dir DIR             embedded store directory (default ~/.local/share/berth; BERTH_DATA_DIR)
+  --secrets-key-file FILE    AES-256 keys for secrets, one per line, the first encrypts (default
+                             DATA_DIR/secrets.key, made at first start; or BERTH_SECRETS_KEYS)
   --heartbeat-interval SECS  how often agents report (default 5)
   --reconnect-allowance SECS after a start, how long agents get to reconnect before any node's
                              grace counts (default 30: the agents' longest reconnect backoff)
@@ -42,6 +44,7 @@ try {
       'http-port': { type: 'string' },
       'database-url': { type: 'string' },
       'data-dir': { type: 'string' },
+      'secrets-key-file': { type: 'string' },
       'heartbeat-interval': { type: 'string' },
       'reconnect-allowance': { type: 'string' },
       'log-level': { type: 'string' },
@@ -62,7 +65,7 @@ const hb = Number(args['heartbeat-interval'] ?? '5');
 if (!(hb >= 1 && hb <= 300)) fail(`--heartbeat-interval: must be 1-300 seconds, got ${args['heartbeat-interval']}`);
 const allowance = Number(args['reconnect-allowance'] ?? '30');
 if (!(Number.isInteger(allowance) && allowance >= 0 && allowance <= 3600)) fail(`--reconnect-allowance: must be 0-3600 seconds, got ${args['reconnect-allowance']}`);
-const log = pino({ level: args['log-level'] ?? env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'control-plane' } });
+const log = pino({ level: args['log-level'] ?? env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'control-plane' }, redact: { paths: ['secrets', '*.secrets', '*.*.secrets', 'value', '*.value'], censor: '[redacted]' } });
 const listen = args.listen ?? env.BERTH_LISTEN ?? '0.0.0.0';
 
 try {
@@ -71,6 +74,8 @@ try {
     grpcPort: port('grpc-port', args['grpc-port'] ?? env.BERTH_GRPC_PORT ?? String(DEFAULT_GRPC_PORT)),
     httpPort: port('http-port', args['http-port'] ?? env.BERTH_HTTP_PORT ?? String(DEFAULT_HTTP_PORT)),
     databaseUrl: args['database-url'] ?? env.DATABASE_URL,
+    secretsKeyFile: args['secrets-key-file'] ?? env.BERTH_SECRETS_KEY_FILE,
+    secretsKeys: env.BERTH_SECRETS_KEYS,
     dataDir: args['data-dir'] ?? env.BERTH_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth'),
     heartbeatIntervalMs: hb * 1000,
     reconnectAllowanceMs: allowance * 1000,

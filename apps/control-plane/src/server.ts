@@ -9,6 +9,8 @@ import { NodeLivenessController } from './controllers/node-liveness.js';
 import { PlacementController, type PlacementSettings } from './controllers/placement-controller.js';
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_TASK_RETENTION_MS, Pruner } from './controllers/pruner.js';
 import { ServiceController, type ServiceControllerSettings } from './controllers/service-controller.js';
+import { loadKeyring, type Keyring } from './secrets/keyring.js';
+import { resealSecrets } from './services/secrets.js';
 import { controlService, guardedControlServiceDefinition } from './grpc/control-service.js';
 import type { WatchSettings } from './events/watch-events.js';
 import { startHealthServer } from './http/health-server.js';
@@ -28,6 +30,9 @@ export interface ControlPlaneOptions {
   reconnectAllowanceMs?: number;
   /** PROVISIONING tasks: how often they are tried again, and when they give up. */
   placement?: PlacementSettings;
+  /** Secrets keys: a key file, else BERTH_SECRETS_KEYS, else <dataDir>/secrets.key (made at first start). */
+  secretsKeyFile?: string;
+  secretsKeys?: string;
   /** Services: how often every service is looked at again. */
   services?: ServiceControllerSettings;
   /** How often every connected node gets its full desired set again. */
@@ -52,11 +57,14 @@ export interface ControlPlane {
   pruner: Pruner;
   placement: PlacementController;
   services: ServiceController;
+  keyring: Keyring;
   close(): Promise<void>;
 }
 
 export async function startControlPlane(o: ControlPlaneOptions): Promise<ControlPlane> {
   const log = o.log;
+  // First: a bad key configuration stops the start before anything is opened.
+  const keyring = loadKeyring({ keyFile: o.secretsKeyFile, envKeys: o.secretsKeys, dataDir: o.dataDir, log });
   const db = await openDatabase({ url: o.databaseUrl, dataDir: o.dataDir });
   log.info({ store: db.kind, location: db.location }, 'database opened');
   const migrated = await migrate(db.sql);
@@ -74,6 +82,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     clock,
     random: o.random,
     log,
+    keyring,
     nodesChanged: (ids) => {
       sessions.nodesChanged(ids);
       // Capacity may have appeared (a task stopped, a node came back): waiting tasks get a look.
@@ -85,6 +94,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       else controllers.services.enqueueCluster(cluster);
     },
   };
+  const resealed = await resealSecrets(ctx);
+  if (resealed > 0) log.info({ resealed, key: keyring.primaryId }, 'secrets sealed again with the first key (key rotation)');
   const settings: SessionSettings = {
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     usageWriteIntervalMs: Math.max(30_000, o.heartbeatIntervalMs),
@@ -145,6 +156,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     pruner,
     placement,
     services,
+    keyring,
     close: async () => {
       clearInterval(resync);
       services.stop();

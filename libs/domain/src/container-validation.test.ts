@@ -133,7 +133,7 @@ describe('container fields the agent applies', () => {
       `${c2}.environmentFiles[1].value: S3 environment files are ignored off AWS: put the file on the node and give its absolute path (arn:aws:s3:::my-bucket/web.env)`,
     );
     expect(warnings[2]).toBe(`${c2}.logConfiguration.logDriver: awslogs is not available off AWS / on Berth nodes; the container logs with json-file instead`);
-    expect(warnings[3]).toMatch(/^containerDefinitions\[2\]\.logConfiguration\.secretOptions: .*later/);
+    expect(warnings[3]).toMatch(/^containerDefinitions\[2\]\.logConfiguration\.secretOptions: .*log drivers get no secrets/);
     expect(warnings.join('\n')).not.toContain('not applied by this Berth version');
   });
 

@@ -1,3 +1,4 @@
+import { parseSecretRef, secretFileProblem } from './secrets.js';
 import { CLUSTER_NAME_PATTERN } from './arn.js';
 import type { FieldError } from './errors.js';
 import type { NetworkMode } from './task-definition.js';
@@ -283,6 +284,48 @@ export function validateContainerFields(c: Record<string, unknown>, at: string, 
   }
   if (isSet(c.extraHosts)) validateExtraHosts(c.extraHosts, `${at}.extraHosts`, refs, errors);
   if (isSet(c.systemControls)) validateSystemControls(c.systemControls, `${at}.systemControls`, errors);
+  if (isSet(c.secrets)) validateSecrets(c.secrets, `${at}.secrets`, c, errors);
+  if (isSet(c.repositoryCredentials)) validateRepositoryCredentials(c.repositoryCredentials, `${at}.repositoryCredentials`, errors);
+}
+
+const SECRET_REF_RULE = 'must be berth:secret/NAME[:VERSION], a secret NAME, or an AWS Secrets Manager or SSM parameter ARN whose last part names a Berth secret';
+
+/** ECS `secrets`: an environment variable each, or (Berth) a file when the name is an absolute path. */
+function validateSecrets(raw: unknown, at: string, c: Record<string, unknown>, errors: FieldError[]): void {
+  const list = arrayAt(raw, at, errors, 'must be an array of {"name", "valueFrom"} objects');
+  if (!list) return;
+  const env = new Set(Array.isArray(c.environment) ? c.environment.map((e) => (isObject(e) ? e.name : undefined)) : []);
+  const seen = new Set<string>();
+  list.forEach((item, i) => {
+    const here = `${at}[${i}]`;
+    const o = objectAt(item, here, errors);
+    if (!o) return;
+    checkFields(o, here, ['name', 'valueFrom'], 'secret', errors);
+    const name = requireString(o, 'name', here, errors);
+    if (name !== undefined) {
+      if (name.startsWith('/')) {
+        const problem = secretFileProblem(name);
+        if (problem) errors.push({ path: `${here}.name`, rule: problem, value: name });
+      } else if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(name)) {
+        errors.push({ path: `${here}.name`, rule: 'must be an environment variable name (letters, digits, "_"), or an absolute file path for a file secret', value: name });
+      } else if (env.has(name)) {
+        errors.push({ path: `${here}.name`, rule: 'is also set in environment; a variable comes from one place', value: name });
+      }
+      if (seen.has(name)) errors.push({ path: `${here}.name`, rule: 'is given twice', value: name });
+      seen.add(name);
+    }
+    const from = requireString(o, 'valueFrom', here, errors);
+    if (from !== undefined && !parseSecretRef(from)) errors.push({ path: `${here}.valueFrom`, rule: SECRET_REF_RULE, value: from });
+  });
+}
+
+/** ECS `repositoryCredentials`: a secret holding {"username", "password"} for the image's registry. */
+function validateRepositoryCredentials(raw: unknown, at: string, errors: FieldError[]): void {
+  const o = objectAt(raw, at, errors);
+  if (!o) return;
+  checkFields(o, at, ['credentialsParameter'], 'repository credentials', errors);
+  const ref = requireString(o, 'credentialsParameter', at, errors);
+  if (ref !== undefined && !parseSecretRef(ref)) errors.push({ path: `${at}.credentialsParameter`, rule: SECRET_REF_RULE, value: ref });
 }
 
 function validateEnvironmentFiles(raw: unknown, at: string, sink: ValidationSink): void {
@@ -538,7 +581,7 @@ function validateLogConfiguration(raw: unknown, at: string, sink: ValidationSink
   checkStringMap(lc.options, `${at}.options`, errors);
   if (isSet(lc.secretOptions)) {
     const secrets = arrayAt(lc.secretOptions, `${at}.secretOptions`, errors);
-    if (secrets && secrets.length > 0) warnings.push(`${at}.secretOptions: accepted and kept, but not applied: secrets come with a later Berth version`);
+    if (secrets && secrets.length > 0) warnings.push(`${at}.secretOptions: accepted and kept, but not applied: log drivers get no secrets on Berth nodes`);
   }
 }
 

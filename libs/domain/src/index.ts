@@ -8,3 +8,4 @@ export * from './resources.js';
 export * from './overrides.js';
 export * from './task-health.js';
 export * from './service.js';
+export * from './secrets.js';

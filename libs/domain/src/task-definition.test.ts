@@ -48,8 +48,9 @@ describe('parseTaskDefinition', () => {
       executionRoleArn: 'arn:aws:iam::1:role/exec',
       requiresCompatibilities: ['FARGATE'],
     });
+    // A role ARN names a Berth role (which secrets the task may read): kept, no warning.
     expect(spec.executionRoleArn).toBe('arn:aws:iam::1:role/exec');
-    expect(warnings.join('\n')).toMatch(/executionRoleArn: ignored: .*Docker credentials/);
+    expect(warnings.join('\n')).not.toMatch(/executionRoleArn/);
     expect(warnings.join('\n')).toMatch(/requiresCompatibilities: ignored/);
   });
 

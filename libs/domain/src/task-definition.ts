@@ -1,3 +1,4 @@
+import { parseRoleRef } from './secrets.js';
 import { CLUSTER_NAME_PATTERN } from './arn.js';
 import type { TaskRefs } from './container-validation.js';
 import { checkDependencyCycles, collectTaskRefs, validateContainerFields, validateVolumes } from './container-validation.js';
@@ -63,6 +64,10 @@ export interface ContainerDefinition {
   extraHosts?: HostEntry[];
   dockerSecurityOptions?: string[];
   systemControls?: SystemControl[];
+  /** ECS secrets: an environment variable each; a `name` that is an absolute path is a file (Berth). */
+  secrets?: { name: string; valueFrom: string }[];
+  /** A secret holding {"username", "password"} for the image's registry. */
+  repositoryCredentials?: { credentialsParameter: string };
   interactive?: boolean;
   pseudoTerminal?: boolean;
   disableNetworking?: boolean;
@@ -175,6 +180,9 @@ export interface TaskDefinitionSpec {
   memory?: string;
   networkMode?: NetworkMode;
   volumes?: Volume[];
+  /** Berth roles (NAME, berth:role/NAME or an IAM role ARN): which secrets the task may read. */
+  taskRoleArn?: string;
+  executionRoleArn?: string;
   [field: string]: unknown;
 }
 
@@ -239,6 +247,8 @@ const APPLIED_CONTAINER_FIELDS = new Set([
   'extraHosts',
   'dockerSecurityOptions',
   'systemControls',
+  'secrets',
+  'repositoryCredentials',
   'interactive',
   'pseudoTerminal',
   'disableNetworking',
@@ -259,12 +269,10 @@ export function notAppliedContainerFields(spec: TaskDefinitionSpec): string[] {
   return out;
 }
 
-const APPLIED_TASK_FIELDS = new Set(['family', 'containerDefinitions', 'cpu', 'memory', 'networkMode', 'tags', 'volumes']);
+const APPLIED_TASK_FIELDS = new Set(['family', 'containerDefinitions', 'cpu', 'memory', 'networkMode', 'tags', 'volumes', 'taskRoleArn', 'executionRoleArn']);
 
 /** What Berth does instead of an AWS-only field, for the warning text. */
 const AWS_ONLY: Record<string, string> = {
-  taskRoleArn: 'there is no IAM on Berth nodes; give the task credentials through environment or (later) secrets',
-  executionRoleArn: 'the agent pulls images with the node\'s Docker credentials; no IAM role is assumed',
   requiresCompatibilities: 'every Berth task runs on a node agent (EC2-style); FARGATE and EXTERNAL are not distinguished',
   runtimePlatform: 'placement uses node attributes (arch, os) instead',
   inferenceAccelerators: 'AWS Elastic Inference does not exist off AWS',
@@ -317,6 +325,12 @@ export function parseTaskDefinition(input: unknown): ParsedTaskDefinition {
   if (spec.family === undefined) errors.push({ path: 'family', rule: 'is required' });
   else if (typeof spec.family !== 'string' || !CLUSTER_NAME_PATTERN.test(spec.family)) {
     errors.push({ path: 'family', rule: 'must be 1-255 letters, digits, hyphens or underscores', value: spec.family });
+  }
+
+  for (const field of ['taskRoleArn', 'executionRoleArn'] as const) {
+    if (spec[field] !== undefined && spec[field] !== '' && parseRoleRef(spec[field]) === undefined) {
+      errors.push({ path: field, rule: 'must name a Berth role: NAME, berth:role/NAME, or an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)', value: spec[field] });
+    }
   }
 
   if (spec.networkMode !== undefined && !NETWORK_MODES.includes(spec.networkMode as NetworkMode)) {

@@ -10,3 +10,4 @@ export * from './task-definitions.js';
 export * from './tasks.js';
 export * from './events.js';
 export * from './services.js';
+export * from './secrets.js';

@@ -88,7 +88,7 @@ const until = async (what: string, ok: () => boolean, ms = 5000) => {
 };
 
 function desired(taskId: string, containerDefinitions: object[], networkMode = 'bridge'): DesiredTask {
-  return { taskId, taskArn: `arn:t/${taskId}`, cluster: 'default', family: 'f', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: JSON.stringify({ family: 'f', networkMode, containerDefinitions }) };
+  return { taskId, taskArn: `arn:t/${taskId}`, cluster: 'default', family: 'f', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: JSON.stringify({ family: 'f', networkMode, containerDefinitions }), secrets: [], secretsError: '' };
 }
 
 function setup() {

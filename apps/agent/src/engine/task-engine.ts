@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { taskHealthStatus, type ContainerDefinition, type TaskDefinitionSpec } from '@berth/domain';
+import { parseRegistryCredentials, secretReferences, taskHealthStatus, type ContainerDefinition, type TaskDefinitionSpec } from '@berth/domain';
 import type { ContainerStatus, DesiredTask, TaskStatus } from '@berth/proto';
 import type { Logger } from 'pino';
-import type { ContainerInspection, ContainerRuntime, ManagedContainer, PullPolicy } from '../runtime/container-runtime.js';
-import { parseEnvFile, planTask, type MappingOptions, type TaskPlan } from '../runtime/create-spec.js';
+import type { ContainerInspection, ContainerRuntime, ManagedContainer, PullPolicy, RegistryAuth } from '../runtime/container-runtime.js';
+import { parseEnvFile, planTask, type MappingOptions, type SecretParts, type TaskPlan } from '../runtime/create-spec.js';
+import type { SecretFiles } from '../runtime/secret-files.js';
 import { diff, PAUSE, type Action, type DesiredView } from './diff.js';
 import { startOrder, stopLevels } from './dependency-order.js';
 import type { RestartRecord } from './restart-backoff.js';
@@ -36,6 +37,8 @@ export interface EngineOptions {
   pullPolicy: PullPolicy;
   now?: () => number;
   readTextFile?: (path: string) => Promise<string>;
+  /** Where file secrets are written (a tmpfs); without it a task with file secrets fails to start. */
+  secretFiles?: SecretFiles;
 }
 
 interface Desired {
@@ -260,7 +263,7 @@ export class TaskEngine {
             await this.runtime.stop(id, 10);
             await this.runtime.remove(id);
           }));
-          await Promise.all(a.taskIds.map((t) => this.runtime.removeTaskVolumes(t)));
+          await Promise.all(a.taskIds.map((t) => this.removeTaskResources(t)));
           return;
         case 'start':
           return await this.startTask(this.desired.get(a.taskId)!, a.create, a.start, byTask.get(a.taskId) ?? []);
@@ -288,7 +291,8 @@ export class TaskEngine {
     const ids = new Map(existing.map((c) => [c.containerName, c.id]));
     let plan: TaskPlan | undefined;
     try {
-      plan = planTask(task, spec, this.options.mapping, await this.readEnvFiles(defs));
+      const secrets = this.prepareSecrets(task, spec);
+      plan = planTask(task, spec, this.options.mapping, await this.readEnvFiles(defs), secrets.parts);
       this.setStatus(task.taskId, 'PENDING', defs.map((c) => ({ ...emptyContainer(c.name), runtimeId: ids.get(c.name) ?? '' })), plan.warnings);
       for (const v of plan.volumes) {
         await this.step('CannotCreateContainerError', `volume ${v.name}`, () => this.runtime.ensureVolume(v));
@@ -305,7 +309,9 @@ export class TaskEngine {
       const images = new Map<string, string>();
       for (const c of defs) if (create.includes(c.name) && !images.has(c.image)) images.set(c.image, c.name);
       await Promise.all(
-        [...images].map(([image, container]) => this.step('CannotPullContainerError', image, () => this.runtime.ensureImage(image, this.options.pullPolicy), container)),
+        [...images].map(([image, container]) =>
+          this.step('CannotPullContainerError', image, () => this.runtime.ensureImage(image, this.options.pullPolicy, secrets.registry.get(container)), container),
+        ),
       );
       for (const c of defs) {
         if (!create.includes(c.name)) continue;
@@ -319,7 +325,7 @@ export class TaskEngine {
       log.warn({ container: err.container, reason: err.reason }, 'task failed to start');
       const infos = await this.inspectAll(ids);
       await Promise.all([...ids.values()].map((id) => this.runtime.remove(id)));
-      await this.runtime.removeTaskVolumes(task.taskId);
+      await this.removeTaskResources(task.taskId);
       this.finish(
         task.taskId,
         'TaskFailedToStart',
@@ -330,6 +336,46 @@ export class TaskEngine {
     }
     log.info({ family: task.family, revision: task.revision }, 'task started');
     await this.observe(task.taskId, [...ids].map(([containerName, id]) => ({ id, containerName, taskId: task.taskId, state: 'running' })), true);
+  }
+
+  /** What a task leaves on the node besides containers: task-scoped volumes and secret files. */
+  private async removeTaskResources(taskId: string): Promise<void> {
+    await this.runtime.removeTaskVolumes(taskId);
+    this.options.secretFiles?.remove(taskId);
+  }
+
+  /**
+   * The task's secrets as sent by the control plane (only while it starts the
+   * task; never stored): variables, files written on the tmpfs, and registry
+   * credentials per container. Values are never logged; failures name the
+   * secret's place, never its value.
+   */
+  private prepareSecrets(task: DesiredTask, spec: TaskDefinitionSpec): { parts: SecretParts; registry: Map<string, RegistryAuth> } {
+    const parts: SecretParts = { env: new Map(), binds: new Map() };
+    const registry = new Map<string, RegistryAuth>();
+    const fail = (why: string) => new StartFailure(`ResourceInitializationError: unable to pull secrets or registry auth: ${why}`);
+    if (task.secretsError) throw fail(task.secretsError);
+    if (secretReferences(spec.containerDefinitions).length === 0) return { parts, registry };
+    if (task.secrets.length === 0) throw fail('the secrets were not sent (the control plane sends them only while it starts the task)');
+    const files: { container: string; target: string; value: string }[] = [];
+    for (const s of task.secrets) {
+      if (s.kind === 'env') parts.env.set(s.containerName, [...(parts.env.get(s.containerName) ?? []), `${s.target}=${s.value}`]);
+      else if (s.kind === 'file') files.push({ container: s.containerName, target: s.target, value: s.value });
+      else if (s.kind === 'registry') {
+        const auth = parseRegistryCredentials(s.value);
+        if (!auth) throw fail(`the registry credentials of ${s.containerName} are not JSON {"username", "password"}`);
+        registry.set(s.containerName, auth);
+      }
+    }
+    if (files.length > 0) {
+      if (!this.options.secretFiles) throw fail('this node has no directory for file secrets');
+      try {
+        parts.binds = this.options.secretFiles.write(task.taskId, files);
+      } catch (err) {
+        throw fail(`file secrets could not be written on the node: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+    }
+    return { parts, registry };
   }
 
   /** Runs one start step; an error of the engine itself propagates (retry later), any other fails the task. */
@@ -479,7 +525,7 @@ export class TaskEngine {
     }
     const infos = await this.inspectAll(new Map(rest.map((c) => [c.containerName, c.id])));
     await Promise.all([...rest, ...pause].map((c) => this.runtime.remove(c.id)));
-    await this.runtime.removeTaskVolumes(taskId);
+    await this.removeTaskResources(taskId);
     if (cause === 'cleanup') return;
     const names = defs.length > 0 ? defs.map((x) => x.name) : rest.map((c) => c.containerName);
     const statuses = names.map((name) => this.containerStatus(taskId, name, rest.find((c) => c.containerName === name)?.id, infos.get(name), undefined, 'STOPPED'));

@@ -121,14 +121,20 @@ export interface ContainerUsage {
 
 export type PullPolicy = 'always' | 'if-not-present' | 'never';
 
+/** Credentials for one pull (never stored). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
+
 export interface ContainerRuntime {
   /** The engine version; throws when the engine cannot be reached. */
   version(): Promise<string>;
   info(): Promise<EngineInfo>;
   /** Every container with Berth's labels, whatever its state. */
   list(): Promise<ManagedContainer[]>;
-  /** Makes the image present according to the policy. */
-  ensureImage(image: string, policy: PullPolicy): Promise<void>;
+  /** Makes the image present according to the policy (pulling with these registry credentials, if any). */
+  ensureImage(image: string, policy: PullPolicy, auth?: RegistryAuth): Promise<void>;
   /** Creates the volume unless it exists; a missing shared volume without autoprovision is an error. */
   ensureVolume(v: VolumeSpec): Promise<void>;
   /** Removes a task's task-scoped volumes. */

@@ -3,7 +3,7 @@ import type { DesiredTask } from '@berth/proto';
 import { parseEnvFile, planTask, toCreateSpec } from './create-spec.js';
 import type { TaskDefinitionSpec } from '@berth/domain';
 
-const task: DesiredTask = { taskId: 'f'.repeat(32), taskArn: 'arn:aws:ecs:local:0:task/default/ff', cluster: 'default', family: 'web', revision: 3, desiredStatus: 'RUNNING', taskDefinitionJson: '{}' };
+const task: DesiredTask = { taskId: 'f'.repeat(32), taskArn: 'arn:aws:ecs:local:0:task/default/ff', cluster: 'default', family: 'web', revision: 3, desiredStatus: 'RUNNING', taskDefinitionJson: '{}', secrets: [], secretsError: '' };
 
 describe('toCreateSpec', () => {
   it('maps an ECS container definition onto Docker create options', () => {
@@ -147,8 +147,16 @@ describe('toCreateSpec', () => {
   });
 
   it('says which fields of the definition no node applies', () => {
-    const plan = planTask(task, { family: 'w', containerDefinitions: [{ name: 'app', image: 'x', memory: 8, secrets: [{ name: 'A', valueFrom: 'arn:aws:ssm:x' }], links: [] }] }, { bindIp: '0.0.0.0', pauseImage: 'p:1' });
-    expect(plan.warnings).toEqual(['containerDefinitions[app].secrets: not applied on Berth nodes']);
+    const plan = planTask(task, { family: 'w', containerDefinitions: [{ name: 'app', image: 'x', memory: 8, links: ['db'], firelensConfiguration: { type: 'fluentbit' } }] }, { bindIp: '0.0.0.0', pauseImage: 'p:1' });
+    expect(plan.warnings).toEqual(['containerDefinitions[app].links: not applied on Berth nodes', 'containerDefinitions[app].firelensConfiguration: not applied on Berth nodes']);
+  });
+
+  it('adds secrets as variables and read-only file binds', () => {
+    const secrets = { env: new Map([['app', ['DB_PASSWORD=s3cret']]]), binds: new Map([['app', ['/run/berth/secrets/t/0:/run/secrets/key:ro']]]) };
+    const plan = planTask(task, { family: 'w', containerDefinitions: [{ name: 'app', image: 'x', memory: 8, environment: [{ name: 'A', value: '1' }] }] }, { bindIp: '0.0.0.0', pauseImage: 'p:1' }, new Map(), secrets);
+    const spec = plan.containers.get('app')!;
+    expect(spec.env).toEqual(['A=1', 'DB_PASSWORD=s3cret']);
+    expect(spec.hostConfig.Binds).toEqual(['/run/berth/secrets/t/0:/run/secrets/key:ro']);
   });
 
   it('reads environment files as Docker does', () => {

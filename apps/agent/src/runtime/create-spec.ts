@@ -48,7 +48,19 @@ export interface TaskPlan {
  * One ECS task definition -> what the engine creates. Pure: environment files
  * are read by the caller and passed in `envFiles` (container name -> lines).
  */
-export function planTask(task: DesiredTask, spec: TaskDefinitionSpec, o: MappingOptions, envFiles: Map<string, string[]> = new Map()): TaskPlan {
+/** A task's secrets as the engine applies them, per container: variables, and binds of files written on the node. */
+export interface SecretParts {
+  env: Map<string, string[]>;
+  binds: Map<string, string[]>;
+}
+
+export function planTask(
+  task: DesiredTask,
+  spec: TaskDefinitionSpec,
+  o: MappingOptions,
+  envFiles: Map<string, string[]> = new Map(),
+  secrets: SecretParts = { env: new Map(), binds: new Map() },
+): TaskPlan {
   const warnings: string[] = notAppliedContainerFields(spec).map((f) => `${f}: not applied on Berth nodes`);
   const mode = spec.networkMode ?? 'bridge';
   const labels = baseLabels(task);
@@ -92,7 +104,10 @@ export function planTask(task: DesiredTask, spec: TaskDefinitionSpec, o: Mapping
   }
   const containers = new Map<string, CreateSpec>();
   for (const c of spec.containerDefinitions) {
-    containers.set(c.name, toCreateSpec(task, spec, c, o, { volumes, envFileLines: envFiles.get(c.name) ?? [], warnings }));
+    containers.set(
+      c.name,
+      toCreateSpec(task, spec, c, o, { volumes, envFileLines: envFiles.get(c.name) ?? [], warnings, secretEnv: secrets.env.get(c.name), secretBinds: secrets.binds.get(c.name) }),
+    );
   }
   return { volumes: volumeSpecs, pause, containers, warnings };
 }
@@ -139,6 +154,10 @@ interface ContainerCtx {
   volumes: Map<string, { mount: 'bind' | 'volume'; source: string }>;
   envFileLines: string[];
   warnings: string[];
+  /** NAME=value of the container's secrets (never logged). */
+  secretEnv?: string[];
+  /** Read-only binds of its file secrets. */
+  secretBinds?: string[];
 }
 
 /** One ECS container definition -> the engine's create options. Pure. */
@@ -207,6 +226,7 @@ export function toCreateSpec(
     if (v.mount === 'bind') binds.push(`${v.source}:${mp.containerPath}${mp.readOnly ? ':ro' : ''}`);
     else mounts.push({ Type: 'volume', Source: v.source, Target: mp.containerPath, ReadOnly: mp.readOnly === true });
   }
+  binds.push(...(ctx.secretBinds ?? []));
   if (binds.length > 0) hostConfig.Binds = binds;
   if (mounts.length > 0) hostConfig.Mounts = mounts;
   if (c.volumesFrom?.length) {
@@ -217,10 +237,10 @@ export function toCreateSpec(
   if (logc?.logDriver) {
     if (LOCAL_LOG_DRIVERS.has(logc.logDriver)) hostConfig.LogConfig = { Type: logc.logDriver, Config: logc.options ?? {} };
     else ctx.warnings.push(`${at}.logConfiguration.logDriver: ${logc.logDriver} is not available on Berth nodes; the container logs with json-file`);
-    if (logc.secretOptions && logc.secretOptions.length > 0) ctx.warnings.push(`${at}.logConfiguration.secretOptions: ignored (secrets are not supported yet)`);
+    if (logc.secretOptions && logc.secretOptions.length > 0) ctx.warnings.push(`${at}.logConfiguration.secretOptions: ignored (log drivers get no secrets on Berth nodes)`);
   }
 
-  const env = [...ctx.envFileLines, ...(c.environment ?? []).map((kv) => `${kv.name}=${kv.value}`)];
+  const env = [...ctx.envFileLines, ...(c.environment ?? []).map((kv) => `${kv.name}=${kv.value}`), ...(ctx.secretEnv ?? [])];
   for (const f of c.environmentFiles ?? []) {
     if (!f.value.startsWith('/')) ctx.warnings.push(`${at}.environmentFiles: ${f.value}: S3 files are not read off AWS; put the file on the node and give its absolute path`);
   }

@@ -7,7 +7,7 @@ import { DockerRuntime } from './docker-runtime.js';
 
 const run = requireDocker();
 const taskId = `e0${Date.now().toString(16).padStart(30, '0')}`.slice(0, 32);
-const task = { taskId, taskArn: `arn:aws:ecs:local:0:task/default/${taskId}`, cluster: 'default', family: 'itest', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: '{}' };
+const task = { taskId, taskArn: `arn:aws:ecs:local:0:task/default/${taskId}`, cluster: 'default', family: 'itest', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: '{}', secrets: [], secretsError: '' };
 const spec = { family: 'itest', containerDefinitions: [] };
 
 describe.runIf(run)('DockerRuntime on the real engine', () => {

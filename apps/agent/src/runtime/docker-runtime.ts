@@ -10,6 +10,7 @@ import type {
   ManagedContainer,
   PortBinding,
   PullPolicy,
+  RegistryAuth,
   VolumeSpec,
 } from './container-runtime.js';
 import { LABEL_CONTAINER_NAME, LABEL_MANAGED, LABEL_NODE_ID, LABEL_ROLE, LABEL_TASK_ID } from './labels.js';
@@ -89,7 +90,7 @@ export class DockerRuntime implements ContainerRuntime {
       }));
   }
 
-  async ensureImage(image: string, policy: PullPolicy): Promise<void> {
+  async ensureImage(image: string, policy: PullPolicy, auth?: RegistryAuth): Promise<void> {
     if (policy !== 'always') {
       try {
         await this.docker.getImage(image).inspect();
@@ -99,7 +100,10 @@ export class DockerRuntime implements ContainerRuntime {
         if (policy === 'never') throw new Error(`image ${image} is not on this node and the pull policy is never`);
       }
     }
-    await followProgress(this.docker, await this.docker.pull(image));
+    // The registry of the image: its first path part when it looks like a host (has a dot or a port, or is localhost).
+    const first = image.split('/')[0]!;
+    const serveraddress = image.includes('/') && (/[.:]/.test(first) || first === 'localhost') ? first : 'https://index.docker.io/v1/';
+    await followProgress(this.docker, await this.docker.pull(image, auth ? { authconfig: { username: auth.username, password: auth.password, serveraddress } } : {}));
   }
 
   async ensureVolume(v: VolumeSpec): Promise<void> {

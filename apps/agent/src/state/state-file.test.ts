@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { StateFile } from './state-file.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'berth-agent-state-'));
-const task = { taskId: 'a'.repeat(32), taskArn: 'arn', cluster: 'default', family: 'web', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: '{}' };
+const task = { taskId: 'a'.repeat(32), taskArn: 'arn', cluster: 'default', family: 'web', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: '{}', secrets: [], secretsError: '' };
 
 describe('StateFile', () => {
   it('round-trips the state and writes only on change', () => {
@@ -18,6 +18,14 @@ describe('StateFile', () => {
     expect(existsSync(join(d, 'state.json.tmp'))).toBe(false);
     const back = new StateFile(d).load(() => {});
     expect(back).toEqual(state);
+  });
+
+  it('never writes secret values', () => {
+    const d = dir();
+    const f = new StateFile(d);
+    f.save({ nodeId: 'n-1', generation: 1, tasks: [{ ...task, secrets: [{ containerName: 'app', kind: 'env', target: 'DB', value: 'hunter2-value' }] }], finished: {} });
+    expect(readFileSync(join(d, 'state.json'), 'utf8')).not.toContain('hunter2-value');
+    expect(new StateFile(d).load(() => {}).tasks[0]!.secrets).toEqual([]);
   });
 
   it('starts empty on a missing or corrupt file, keeping going', () => {

@@ -91,7 +91,8 @@ function serialize(s: AgentState): string {
     {
       nodeId: s.nodeId,
       generation: s.generation,
-      tasks: s.tasks.map((t) => DesiredTask.toJSON(t)),
+      // Secret values are used to start a task and never written down.
+      tasks: s.tasks.map((t) => DesiredTask.toJSON({ ...t, secrets: [], secretsError: '' })),
       finished: Object.fromEntries(Object.entries(s.finished).map(([k, v]) => [k, TaskStatus.toJSON(v)])),
     },
     null,

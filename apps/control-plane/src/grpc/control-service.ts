@@ -26,6 +26,7 @@ import {
   registerTaskDefinitionOp,
   resolveTaskDefinition,
 } from '../services/task-definitions.js';
+import { deleteRoleOp, deleteSecretOp, listRolesOp, listSecretsOp, putRoleOp, putSecretOp } from '../services/secrets.js';
 import { createServiceOp, deleteServiceOp, describeServicesOp, listServicesOp, updateServiceOp } from '../services/services.js';
 import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
 import { LogsBufferFull, streamTaskLogs, type LogsSession } from '../services/task-logs.js';
@@ -144,6 +145,19 @@ export function controlService(
     listServices: unary('ListServices', async (req) => {
       const page = await listServicesOp(ctx, req);
       return { serviceArns: page.items, nextToken: page.nextToken ?? '' };
+    }),
+
+    putSecret: unary('PutSecret', async (req) => putSecretOp(ctx, { name: req.name, value: Buffer.from(req.value) })),
+    listSecrets: unary('ListSecrets', async (req) => {
+      const page = await listSecretsOp(ctx, req);
+      return { secrets: page.items, nextToken: page.nextToken ?? '' };
+    }),
+    deleteSecret: unary('DeleteSecret', async (req) => deleteSecretOp(ctx, req.name)),
+    putRole: unary('PutRole', async (req) => ({ role: await putRoleOp(ctx, req) })),
+    listRoles: unary('ListRoles', async () => ({ roles: await listRolesOp(ctx) })),
+    deleteRole: unary('DeleteRole', async (req) => {
+      await deleteRoleOp(ctx, req.name);
+      return {};
     }),
     describeTasks: unary('DescribeTasks', async (req) => {
       const r = await describeTasksOp(ctx, req);

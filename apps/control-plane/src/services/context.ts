@@ -1,6 +1,7 @@
 import type { ArnContext, Clock, Random } from '@berth/domain';
 import type { Database } from '@berth/store';
 import type { Logger } from 'pino';
+import type { Keyring } from '../secrets/keyring.js';
 
 /**
  * What every application service needs. The ways in (gRPC API, later the ECS
@@ -14,6 +15,8 @@ export interface AppContext {
   log: Logger;
   /** Tells the agent sessions that these nodes' desired sets changed. */
   nodesChanged(nodeIds: Iterable<string>): void;
+  /** Seals and opens secrets (absent: secrets cannot be written or used). */
+  keyring?: Keyring;
   /** Asks the service controller to look at these services of a cluster again (all of the cluster's when no names). */
   servicesChanged?(cluster: string, names?: string[]): void;
 }

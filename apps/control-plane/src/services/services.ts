@@ -34,6 +34,7 @@ import {
 import { requireCluster } from './clusters.js';
 import type { AppContext } from './context.js';
 import { checkPlacement } from './placement.js';
+import { checkTaskSecrets } from './secrets.js';
 import { resolveTaskDefinition } from './task-definitions.js';
 
 /**
@@ -62,6 +63,7 @@ export type ServiceView = Record<string, unknown>;
 async function activeTaskDefinition(ctx: AppContext, ref: string): Promise<string> {
   const def = await resolveTaskDefinition(ctx, ref);
   if (def.status !== 'ACTIVE') throw invalid(`taskDefinition: ${def.family}:${def.revision} is ${def.status}; a service needs an ACTIVE revision`);
+  await checkTaskSecrets(ctx, def.spec, { mustExist: true });
   return `${def.family}:${def.revision}`;
 }
 

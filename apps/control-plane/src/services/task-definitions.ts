@@ -11,6 +11,7 @@ import {
   type TaskDefinitionRecord,
 } from '@berth/store';
 import type { AppContext } from './context.js';
+import { checkTaskSecrets } from './secrets.js';
 
 /** Largest task-definition document accepted (ECS allows 64 KiB). */
 export const MAX_TASK_DEFINITION_BYTES = 64 * 1024;
@@ -38,6 +39,8 @@ export async function registerTaskDefinitionOp(ctx: AppContext, json: string): P
     throw invalid(`taskDefinition: is not valid JSON: ${(err as Error).message}`);
   }
   const { spec, warnings } = parseTaskDefinition(doc);
+  // Its role must allow every secret it names (they may be written later).
+  await checkTaskSecrets(ctx, spec, { mustExist: false });
   const record = await insertTaskDefinition(ctx.db.sql, spec);
   ctx.log.info({ family: record.family, revision: record.revision, warnings: warnings.length }, 'task definition registered');
   return { record, warnings };

@@ -38,6 +38,7 @@ import {
 import { requireCluster } from './clusters.js';
 import type { AppContext } from './context.js';
 import { checkPlacement, placeTasks } from './placement.js';
+import { checkTaskSecrets } from './secrets.js';
 import { resolveTaskDefinition } from './task-definitions.js';
 
 /** ECS limits RunTask to 10 tasks per call. */
@@ -74,6 +75,7 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
     throw invalid(`taskDefinition: ${def.family}:${def.revision} is ${def.status}; new tasks need an ACTIVE revision`);
   }
   const placement = checkPlacement({ constraints: input.placementConstraints ?? [], strategy: input.placementStrategy ?? [] });
+  await checkTaskSecrets(ctx, def.spec, { mustExist: true });
   const tpl = taskTemplate(cluster, def, {
     overrides: input.overrides,
     startedBy: input.startedBy ?? '',

@@ -1,4 +1,4 @@
-import { arns, newSessionId, BerthError } from '@berth/domain';
+import { arns, newSessionId, BerthError, secretReferences } from '@berth/domain';
 import {
   isProtocolSupported,
   MIN_SUPPORTED_PROTOCOL_VERSION,
@@ -6,15 +6,17 @@ import {
   type ConnectRequest,
   type ConnectResponse,
   type ContainerStatsBatch,
+  type DesiredTask,
   type Heartbeat,
   type Hello,
   type TaskStatus,
 } from '@berth/proto';
-import { desiredTasksForNode, getNode, saveNodeUsage, setAckedGeneration, type NodeRecord } from '@berth/store';
+import { desiredTasksForNode, getNode, saveNodeUsage, setAckedGeneration, type NodeRecord, type TaskRecord } from '@berth/store';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AppContext } from '../services/context.js';
 import { nodeDisconnectedOp, registerNodeOp } from '../services/nodes.js';
+import { resolveTaskSecrets } from '../services/secrets.js';
 import { applyTaskStatusReports, type ReportedTaskStatus } from '../services/tasks.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { LogsChunk, LogsRequest } from '@berth/proto';
@@ -225,23 +227,20 @@ export class AgentSession {
           const node = await getNode(this.ctx.db.sql, this.node!.id);
           if (!node || this.closed) return;
           const tasks = await desiredTasksForNode(this.ctx.db.sql, node.id);
-          this.write({
-            message: {
-              $case: 'desiredState',
-              value: {
-                generation: node.desiredGeneration,
-                tasks: tasks.map((t) => ({
-                  taskId: t.id,
-                  taskArn: arns.task(this.ctx.arn, t.cluster, t.id),
-                  cluster: t.cluster,
-                  family: t.family,
-                  revision: t.revision,
-                  desiredStatus: t.desiredStatus,
-                  taskDefinitionJson: JSON.stringify(t.spec),
-                })),
-              },
-            },
-          });
+          const desired: DesiredTask[] = [];
+          for (const t of tasks) {
+            desired.push({
+              taskId: t.id,
+              taskArn: arns.task(this.ctx.arn, t.cluster, t.id),
+              cluster: t.cluster,
+              family: t.family,
+              revision: t.revision,
+              desiredStatus: t.desiredStatus,
+              taskDefinitionJson: JSON.stringify(t.spec),
+              ...(await this.secretsFor(t)),
+            });
+          }
+          this.write({ message: { $case: 'desiredState', value: { generation: node.desiredGeneration, tasks: desired } } });
         } while (this.pushAgain);
       } catch (err) {
         this.log.error({ err }, 'could not send the desired state; the agent will get it on the next change or resync');
@@ -249,6 +248,24 @@ export class AgentSession {
         this.pushing = false;
       }
     })();
+  }
+
+  /**
+   * A task's secret values, decrypted for this node only while the task is
+   * being started (before RUNNING): a running container has them already, and
+   * a value that is not sent cannot leak.
+   */
+  private async secretsFor(t: TaskRecord): Promise<Pick<DesiredTask, 'secrets' | 'secretsError'>> {
+    const none = { secrets: [], secretsError: '' };
+    if (t.desiredStatus !== 'RUNNING' || !['PENDING', 'ACTIVATING'].includes(t.lastStatus)) return none;
+    if (!secretReferences(t.spec.containerDefinitions).length) return none;
+    try {
+      const values = await resolveTaskSecrets(this.ctx, t.spec);
+      return { secrets: values.map((v) => ({ containerName: v.container, kind: v.use, target: v.target, value: v.value })), secretsError: '' };
+    } catch (err) {
+      this.log.warn({ taskId: t.id, reason: (err as Error).message }, 'task secrets could not be given; its node fails the task');
+      return { secrets: [], secretsError: (err as Error).message };
+    }
   }
 
   private write(msg: ConnectResponse): void {

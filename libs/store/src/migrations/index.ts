@@ -4,6 +4,7 @@ import { nodeAttributes } from './003-node-attributes.js';
 import { listIndexes } from './004-list-indexes.js';
 import { placement } from './005-placement.js';
 import { services } from './006-services.js';
+import { secrets } from './007-secrets.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'list-indexes', sql: listIndexes },
   { version: 5, name: 'placement', sql: placement },
   { version: 6, name: 'services', sql: services },
+  { version: 7, name: 'secrets', sql: secrets },
 ];

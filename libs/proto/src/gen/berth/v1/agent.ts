@@ -185,6 +185,28 @@ export interface DesiredTask {
   desiredStatus: string;
   /** The effective ECS task definition (overrides applied) as JSON. */
   taskDefinitionJson: string;
+  /**
+   * The task's secret values, sent only while the task is being started. The
+   * agent uses them to create the containers and never stores or logs them.
+   */
+  secrets: TaskSecret[];
+  /**
+   * Why the secrets could not be given (deleted, no longer allowed): the agent
+   * fails the task with this reason instead of starting it.
+   */
+  secretsError: string;
+}
+
+export interface TaskSecret {
+  containerName: string;
+  /**
+   * env (an environment variable), file (a read-only file at target), or
+   * registry (JSON {"username", "password"} to pull the container's image).
+   */
+  kind: string;
+  /** The variable name, the file path in the container, or the image. */
+  target: string;
+  value: string;
 }
 
 /** Per-container usage, sampled off the heartbeat path and sent in batches. */
@@ -2390,7 +2412,17 @@ export const DesiredState: MessageFns<DesiredState> = {
 };
 
 function createBaseDesiredTask(): DesiredTask {
-  return { taskId: "", taskArn: "", cluster: "", family: "", revision: 0, desiredStatus: "", taskDefinitionJson: "" };
+  return {
+    taskId: "",
+    taskArn: "",
+    cluster: "",
+    family: "",
+    revision: 0,
+    desiredStatus: "",
+    taskDefinitionJson: "",
+    secrets: [],
+    secretsError: "",
+  };
 }
 
 export const DesiredTask: MessageFns<DesiredTask> = {
@@ -2415,6 +2447,12 @@ export const DesiredTask: MessageFns<DesiredTask> = {
     }
     if (message.taskDefinitionJson !== "") {
       writer.uint32(58).string(message.taskDefinitionJson);
+    }
+    for (const v of message.secrets) {
+      TaskSecret.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.secretsError !== "") {
+      writer.uint32(74).string(message.secretsError);
     }
     return writer;
   },
@@ -2488,6 +2526,22 @@ export const DesiredTask: MessageFns<DesiredTask> = {
             message.taskDefinitionJson = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.secrets.push(TaskSecret.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.secretsError = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2525,6 +2579,14 @@ export const DesiredTask: MessageFns<DesiredTask> = {
         : isSet(object.task_definition_json)
         ? globalThis.String(object.task_definition_json)
         : "",
+      secrets: globalThis.Array.isArray(object?.secrets)
+        ? object.secrets.map((e: any) => TaskSecret.fromJSON(e))
+        : [],
+      secretsError: isSet(object.secretsError)
+        ? globalThis.String(object.secretsError)
+        : isSet(object.secrets_error)
+        ? globalThis.String(object.secrets_error)
+        : "",
     };
   },
 
@@ -2551,6 +2613,12 @@ export const DesiredTask: MessageFns<DesiredTask> = {
     if (message.taskDefinitionJson !== "") {
       obj.taskDefinitionJson = message.taskDefinitionJson;
     }
+    if (message.secrets?.length) {
+      obj.secrets = message.secrets.map((e) => TaskSecret.toJSON(e));
+    }
+    if (message.secretsError !== "") {
+      obj.secretsError = message.secretsError;
+    }
     return obj;
   },
 
@@ -2566,6 +2634,129 @@ export const DesiredTask: MessageFns<DesiredTask> = {
     message.revision = object.revision ?? 0;
     message.desiredStatus = object.desiredStatus ?? "";
     message.taskDefinitionJson = object.taskDefinitionJson ?? "";
+    message.secrets = object.secrets?.map((e) => TaskSecret.fromPartial(e)) || [];
+    message.secretsError = object.secretsError ?? "";
+    return message;
+  },
+};
+
+function createBaseTaskSecret(): TaskSecret {
+  return { containerName: "", kind: "", target: "", value: "" };
+}
+
+export const TaskSecret: MessageFns<TaskSecret> = {
+  encode(message: TaskSecret, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerName !== "") {
+      writer.uint32(10).string(message.containerName);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.target !== "") {
+      writer.uint32(26).string(message.target);
+    }
+    if (message.value !== "") {
+      writer.uint32(34).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskSecret {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskSecret();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskSecret {
+    return {
+      containerName: isSet(object.containerName)
+        ? globalThis.String(object.containerName)
+        : isSet(object.container_name)
+        ? globalThis.String(object.container_name)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: TaskSecret): unknown {
+    const obj: any = {};
+    if (message.containerName !== "") {
+      obj.containerName = message.containerName;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskSecret>, I>>(base?: I): TaskSecret {
+    return TaskSecret.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskSecret>, I>>(object: I): TaskSecret {
+    const message = createBaseTaskSecret();
+    message.containerName = object.containerName ?? "";
+    message.kind = object.kind ?? "";
+    message.target = object.target ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
