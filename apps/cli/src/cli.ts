@@ -5,13 +5,15 @@ import { clusterCommands } from './commands/cluster.js';
 import { eventCommands } from './commands/events.js';
 import { logsCommands } from './commands/logs.js';
 import { nodeCommands } from './commands/node.js';
+import { roleCommands } from './commands/role.js';
+import { secretCommands } from './commands/secret.js';
 import { serviceCommands } from './commands/service.js';
 import { taskCommands } from './commands/task.js';
 import { taskdefCommands } from './commands/taskdef.js';
 import type { Command, Io } from './context.js';
 import { describeError, UsageError } from './errors.js';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },

@@ -32,6 +32,12 @@ export interface Api {
   deleteService(r: Partial<proto.DeleteServiceRequest>): Promise<proto.DeleteServiceResponse>;
   describeServices(r: Partial<proto.DescribeServicesRequest>): Promise<proto.DescribeServicesResponse>;
   listServices(r: Partial<proto.ListServicesRequest>): Promise<proto.ListServicesResponse>;
+  putSecret(r: Partial<proto.PutSecretRequest>): Promise<proto.PutSecretResponse>;
+  listSecrets(r: Partial<proto.ListSecretsRequest>): Promise<proto.ListSecretsResponse>;
+  deleteSecret(r: Partial<proto.DeleteSecretRequest>): Promise<proto.DeleteSecretResponse>;
+  putRole(r: Partial<proto.PutRoleRequest>): Promise<proto.PutRoleResponse>;
+  listRoles(r: Partial<proto.ListRolesRequest>): Promise<proto.ListRolesResponse>;
+  deleteRole(r: Partial<proto.DeleteRoleRequest>): Promise<proto.DeleteRoleResponse>;
   /** Streams events to `onEvent`; resolves when the server ends the stream (never, when following). */
   watchEvents(r: Partial<proto.WatchEventsRequest>, onEvent: (e: proto.Event) => void): Promise<void>;
   /**
@@ -50,6 +56,7 @@ const METHODS = [
   'listContainerInstances', 'describeContainerInstances', 'updateContainerInstancesState', 'deregisterContainerInstance',
   'putAttributes', 'deleteAttributes', 'deleteCluster', 'updateClusterSettings',
   'createService', 'updateService', 'deleteService', 'describeServices', 'listServices',
+  'putSecret', 'listSecrets', 'deleteSecret', 'putRole', 'listRoles', 'deleteRole',
 ] as const;
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void;

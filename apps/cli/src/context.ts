@@ -4,6 +4,12 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   readFile(path: string): string;
+  /** A file's bytes, unchanged (secret put --from-file); default: readFile's text as UTF-8. */
+  readFileBytes?(path: string): Buffer;
+  /** Standard input read to its end (secret put); absent: there is no stdin to read. */
+  readStdin?(): Promise<Buffer>;
+  /** Standard input is a terminal: secret put will not read a value from it. */
+  stdinIsTTY?: boolean;
   /** Raw bytes to stdout or stderr (logs); resolves when the terminal or pipe can take more. */
   writeBytes?(stream: 'stdout' | 'stderr', data: Uint8Array): void | Promise<void>;
   /** Calls `fn` on Ctrl-C instead of exiting; returns the undo. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { runCli } from './cli.js';
 import { grpcApi } from './client.js';
 
@@ -17,6 +18,13 @@ const code = await runCli(
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     readFile: (p) => readFileSync(p, 'utf8'),
+    readFileBytes: (p) => readFileSync(p),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+    stdinIsTTY: isatty(0),
     writeBytes: (stream, data) => {
       const s = stream === 'stderr' ? process.stderr : process.stdout;
       if (!s.write(data)) return new Promise<void>((resolve) => s.once('drain', () => resolve()));

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,14 +40,20 @@ async function freeLocalPort(): Promise<number> {
   });
 }
 
-/** A throwaway registry with its storage in a temporary directory. */
-export async function startTestRegistry(): Promise<TestRegistry> {
+/** A throwaway registry with its storage in a temporary directory; with `auth`, it asks for that user (htpasswd, bcrypt). */
+export async function startTestRegistry(opts: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   const port = await freeLocalPort();
   const config = join(dir, 'config.yml');
+  const authLines: string[] = [];
+  if (opts.auth) {
+    const bcrypt = createRequire(import.meta.url)('bcryptjs') as { hashSync(password: string, rounds: number): string };
+    writeFileSync(join(dir, 'htpasswd'), `${opts.auth.username}:${bcrypt.hashSync(opts.auth.password, 8)}\n`);
+    authLines.push('auth:', '  htpasswd:', '    realm: berth-test', `    path: ${join(dir, 'htpasswd')}`);
+  }
   writeFileSync(
     config,
-    ['version: 0.1', 'log:', '  level: info', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
+    ['version: 0.1', 'log:', '  level: info', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: 127.0.0.1:${port}`, ...authLines, ''].join('\n'),
   );
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -55,7 +62,8 @@ export async function startTestRegistry(): Promise<TestRegistry> {
   const host = `127.0.0.1:${port}`;
   await waitFor('the registry to answer', async () => {
     try {
-      return (await fetch(`http://${host}/v2/`)).ok;
+      const r = await fetch(`http://${host}/v2/`);
+      return r.ok || r.status === 401;
     } catch {
       return false;
     }
