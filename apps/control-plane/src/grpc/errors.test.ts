@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { clusterName } from '../services/clusters.js';
-import { toServiceError } from './errors.js';
+import { safeDetails, toServiceError } from './errors.js';
 
 const log = pino({ level: 'silent' });
 
@@ -29,5 +29,13 @@ describe('clusterName', () => {
     expect(clusterName('')).toBe('default');
     expect(clusterName('lab')).toBe('lab');
     expect(clusterName('arn:aws:ecs:local:000000000000:cluster/lab')).toBe('lab');
+  });
+
+  it('keeps details encodable: a lone surrogate from a quoted emoji half becomes U+FFFD', () => {
+    const half = '🚀'.slice(0, 1);
+    const e = toServiceError(invalid(`serviceName: got "${half}"`), log, 'Op');
+    expect(() => encodeURIComponent(e.details!)).not.toThrow();
+    expect(e.details).toBe('serviceName: got "\uFFFD"');
+    expect(safeDetails('ok 🚀')).toBe('ok 🚀');
   });
 });

@@ -12,11 +12,24 @@ const KIND_TO_STATUS = {
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', 'CONNECTION_DESTROYED']);
 
+/**
+ * Details as they can travel: grpc-js percent-encodes them into a header, which
+ * throws on a lone UTF-16 surrogate (a message quoting half of an emoji from a
+ * user's input), and that would leave the call unanswered.
+ */
+export function safeDetails(details: string): string {
+  return details.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+}
+
 /** A thrown error -> the gRPC status a client sees. Unexpected errors are logged, and their details kept out of replies. */
 export function toServiceError(err: unknown, log: Logger, op: string): Partial<ServiceError> {
-  if (err instanceof BerthError) return { code: KIND_TO_STATUS[err.kind], details: err.message };
-  if (err instanceof InvalidTokenError) return { code: status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof BerthError) return { code: KIND_TO_STATUS[err.kind], details: safeDetails(err.message) };
+  if (err instanceof InvalidTokenError) return { code: status.INVALID_ARGUMENT, details: safeDetails(err.message) };
   const code = (err as { code?: string }).code;
+  // Postgres refusing text a request carried (a NUL byte, invalid UTF-8): the caller's input, not a fault.
+  if (code === '22021' || code === '22P05' || code === '54000') {
+    return { code: status.INVALID_ARGUMENT, details: 'a value in the request is not storable text (a NUL character, invalid UTF-8, or too long)' };
+  }
   if (code && CONNECTION_ERRORS.has(code)) {
     log.error({ err, op }, 'database unavailable');
     return { code: status.UNAVAILABLE, details: 'the control plane cannot reach its database; try again shortly' };

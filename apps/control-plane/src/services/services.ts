@@ -1,5 +1,6 @@
 import {
   arns,
+  CLUSTER_NAME_PATTERN,
   conflict,
   invalid,
   newDeploymentId,
@@ -111,7 +112,7 @@ export async function createServiceOp(ctx: AppContext, json: string): Promise<{ 
 export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ service: ServiceView; warnings: string[] }> {
   const { update, warnings } = parseUpdateService(parseJson(json, 'update'));
   const cluster = await requireCluster(ctx, update.cluster);
-  const name = resourceId(update.service);
+  const name = serviceName(update.service);
   const newTaskDefinition = update.taskDefinition ? await activeTaskDefinition(ctx, update.taskDefinition) : undefined;
   await ctx.db.sql.begin(async (tx) => {
     const svc = await getServiceForUpdate(tx, cluster, name);
@@ -166,10 +167,16 @@ export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ 
  * DeleteService: a REPLICA service must be scaled to 0 first unless forced (as
  * ECS). The service becomes DRAINING: its tasks are stopped, then it is INACTIVE.
  */
+/** A service named by name or ARN, checked: a name that cannot exist is refused before any lookup. */
+function serviceName(ref: string | undefined, field = 'service'): string {
+  const name = resourceId(ref ?? '');
+  if (!CLUSTER_NAME_PATTERN.test(name)) throw invalid(`${field}: must be a service name (1-255 letters, digits, hyphens or underscores) or a service ARN, got ${JSON.stringify((ref ?? '').slice(0, 80))}`);
+  return name;
+}
+
 export async function deleteServiceOp(ctx: AppContext, input: { cluster?: string; service: string; force?: boolean }): Promise<ServiceView> {
   const cluster = await requireCluster(ctx, input.cluster);
-  const name = resourceId(input.service ?? '');
-  if (!name) throw invalid('service: is required (a service name or ARN)');
+  const name = serviceName(input.service);
   await ctx.db.sql.begin(async (tx) => {
     const svc = await getServiceForUpdate(tx, cluster, name);
     if (!svc || svc.status === 'INACTIVE') throw notFound(`service ${name} not found in cluster ${cluster}`);
@@ -189,7 +196,7 @@ export async function describeServicesOp(ctx: AppContext, input: { cluster?: str
   if (input.services.length === 0) throw invalid('services: must name at least one service');
   if (input.services.length > 10) throw invalid(`services: must name at most 10 services (as ECS), got ${input.services.length}`);
   const cluster = await requireCluster(ctx, input.cluster);
-  const wanted = input.services.map((ref) => ({ ref, name: resourceId(ref) }));
+  const wanted = input.services.map((ref, i) => ({ ref, name: serviceName(ref, `services[${i}]`) }));
   const views = await describeMany(ctx, ctx.db.sql, cluster, wanted.map((w) => w.name));
   return {
     found: wanted.flatMap((w) => (views.has(w.name) ? [views.get(w.name)!] : [])),

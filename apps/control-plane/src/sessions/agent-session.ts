@@ -19,6 +19,7 @@ import { nodeDisconnectedOp, registerNodeOp } from '../services/nodes.js';
 import { resolveTaskSecrets } from '../services/secrets.js';
 import { applyTaskStatusReports, type ReportedTaskStatus } from '../services/tasks.js';
 import type { SessionRegistry } from './session-registry.js';
+import { safeDetails } from '../grpc/errors.js';
 import type { LogsChunk, LogsRequest } from '@berth/proto';
 import { LogsRouter, type LogsConsumer } from '../services/task-logs.js';
 
@@ -285,7 +286,7 @@ export class AgentSession {
   fail(code: status, details: string): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.log.warn({ code: status[code], reason: details }, 'closing agent stream');
-    this.call.emit('error', { code, details });
+    this.call.emit('error', { code, details: safeDetails(details) });
     return this.close(details);
   }
 
