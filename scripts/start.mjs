@@ -4,7 +4,8 @@
 // keep running (the agent adopts them when it starts again).
 import { spawn, spawnSync } from 'node:child_process';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const root = join(import.meta.dirname, '..');
@@ -96,13 +97,29 @@ for (;;) {
   }
   await new Promise((r) => setTimeout(r, 200));
 }
-start('agent', 35, 'apps/agent/dist/main.js', ['--server', `127.0.0.1:${grpcPort}`, '--data-dir', agentDataDir]);
+// TLS with the cluster CA the control plane made at first start: the local agent trusts it, and the
+// local user's CLI gets a context for it (0600, as k3s writes its kubeconfig), so `berth` works at once.
+const caFile = join(dataDir, 'pki', 'ca.crt');
+start('agent', 35, 'apps/agent/dist/main.js', ['--server', `127.0.0.1:${grpcPort}`, '--data-dir', agentDataDir, '--ca-file', caFile]);
+const configFile = env.BERTH_CONFIG ?? join(homedir(), '.config', 'berth', 'config.json');
+let config = { contexts: {} };
+try {
+  config = JSON.parse(readFileSync(configFile, 'utf8'));
+} catch {
+  // none yet
+}
+config.contexts = { ...(config.contexts ?? {}), local: { server: `127.0.0.1:${grpcPort}`, ca: readFileSync(caFile, 'utf8') } };
+config.current ??= 'local';
+mkdirSync(dirname(configFile), { recursive: true, mode: 0o700 });
+writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+chmodSync(configFile, 0o600);
 
 console.log(`
 ${paint(1, 'Berth is running.')}
   control plane  gRPC ${listen}:${grpcPort}   health http://127.0.0.1:${httpPort}/readyz
   embedded store ${dataDir}
   local agent    data in ${agentDataDir}
+  TLS            cluster CA ${caFile}; CLI context "local" in ${configFile}${config.current === 'local' ? '' : ` (current: ${config.current}; berth context use local)`}
 
 In another shell, try:
   npx berth node ls

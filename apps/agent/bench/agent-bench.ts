@@ -115,7 +115,7 @@ function task(i: number, restart = false): DesiredTask {
       },
     ],
   };
-  return { taskId, taskArn: `arn:aws:ecs:local:0:task/default/${taskId}`, cluster: 'default', family: 'bench', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: JSON.stringify(def) };
+  return { taskId, taskArn: `arn:aws:ecs:local:0:task/default/${taskId}`, cluster: 'default', family: 'bench', revision: 1, desiredStatus: 'RUNNING', taskDefinitionJson: JSON.stringify(def), secrets: [], secretsError: '' };
 }
 
 /** One raw create + start of the same container, as the baseline. */
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   const cp = new StandInControlPlane();
   const port = await cp.listen();
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-bench-agent-'));
-  const agent: ChildProcess = spawn(process.execPath, [AGENT, '--server', `127.0.0.1:${port}`, '--data-dir', dataDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn'], {
+  const agent: ChildProcess = spawn(process.execPath, [AGENT, '--server', `127.0.0.1:${port}`, '--data-dir', dataDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn', '--insecure'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   // Interrupted: take the agent down too (it would otherwise keep managing the bench's containers).

@@ -19,6 +19,10 @@ export interface AgentConfig {
   statsIntervalMs: number;
   /** Where file secrets are written (a tmpfs). */
   secretsDir: string;
+  /** The cluster CA to verify the control plane with ('' = DATA_DIR/ca.crt). */
+  caFile: string;
+  /** Plaintext to a control plane started with --insecure. */
+  insecure: boolean;
   /** On SIGTERM, stop every task's containers before exiting. */
   drain: boolean;
   /** The config file read, if any. */
@@ -42,6 +46,9 @@ Options:
   --image-pull POLICY       always, if-not-present or never (default if-not-present)
   --pause-image IMAGE       awsvpc namespace holder, built locally when missing (default ${DEFAULT_PAUSE_IMAGE})
   --stats-interval SECONDS  per-container CPU/memory sampling (default 15; 0 off)
+  --ca-file FILE            the cluster CA the control plane's certificate must chain to (its
+                            DATA_DIR/pki/ca.crt; default DATA_DIR/ca.crt here; BERTH_CA)
+  --insecure                plaintext, to a control plane started with --insecure (BERTH_INSECURE=1)
   --secrets-dir DIR         where file secrets are written for their containers; keep it on a tmpfs
                             (default /run/berth/secrets when /run is a tmpfs, else /dev/shm/berth-secrets)
   --drain                   on SIGTERM, stop this node's containers before exiting
@@ -60,7 +67,7 @@ type Reader = (path: string) => string;
 const defaultReader: Reader = (p) => readFileSync(p, 'utf8');
 
 /** Keys a config file may hold: the long flags (labels as an object). */
-const FILE_KEYS = ['server', 'data-dir', 'cluster', 'labels', 'reserved-cpu', 'reserved-memory', 'docker-host', 'bind-ip', 'log-level', 'image-pull', 'pause-image', 'stats-interval', 'secrets-dir', 'drain'];
+const FILE_KEYS = ['server', 'data-dir', 'cluster', 'labels', 'reserved-cpu', 'reserved-memory', 'docker-host', 'bind-ip', 'log-level', 'image-pull', 'pause-image', 'stats-interval', 'secrets-dir', 'ca-file', 'insecure', 'drain'];
 
 function readConfigFile(path: string, explicit: boolean, read: Reader): Record<string, unknown> {
   let text: string;
@@ -102,6 +109,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
         'pause-image': { type: 'string' },
         'stats-interval': { type: 'string' },
         'secrets-dir': { type: 'string' },
+        'ca-file': { type: 'string' },
+        insecure: { type: 'boolean' },
         drain: { type: 'boolean' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -157,6 +166,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
     pauseImage: pick('pause-image') ?? DEFAULT_PAUSE_IMAGE,
     statsIntervalMs: int('stats-interval', pick('stats-interval'), 15) * 1000,
     secretsDir: pick('secrets-dir') ?? '',
+    caFile: pick('ca-file') ?? env.BERTH_CA ?? '',
+    insecure: v.insecure ?? (file.insecure === true || env.BERTH_INSECURE === '1'),
     drain: v.drain ?? file.drain === true,
     ...(Object.keys(file).length > 0 ? { configFile: configPath ?? DEFAULT_CONFIG_FILE } : {}),
   };

@@ -3,6 +3,9 @@
 import './lean-v8.js';
 import './runtime/lean-dockerode.js';
 import { PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus } from '@berth/proto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClientTls } from '@berth/transport';
 import { pino } from 'pino';
 import { ConfigError, HELP, parseConfig } from './config.js';
 import { TaskEngine } from './engine/task-engine.js';
@@ -44,6 +47,19 @@ const save = () => {
     throw err;
   }
 };
+
+// How the control plane is verified: the cluster CA (from --ca-file, or saved at join), or plaintext.
+const caFile = cfg.caFile || join(cfg.dataDir, 'ca.crt');
+let tls: ClientTls;
+if (cfg.insecure) {
+  tls = { insecure: true };
+  log.warn('talking to the control plane without TLS (--insecure)');
+} else if (existsSync(caFile)) {
+  tls = { caPem: readFileSync(caFile, 'utf8') };
+} else {
+  console.error(`berth-agent: no cluster CA at ${caFile}: give --ca-file FILE (the control plane's DATA_DIR/pki/ca.crt), or --insecure for a control plane started with --insecure`);
+  process.exit(2);
+}
 
 const runtime = new DockerRuntime(cfg.dockerHost);
 // File secrets live on a tmpfs, per task; what a previous run left for tasks no longer here goes.
@@ -205,6 +221,7 @@ const session = new ControlPlaneSession(
     },
   },
   log,
+  tls,
 );
 session.start();
 

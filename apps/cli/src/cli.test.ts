@@ -254,7 +254,7 @@ describe('berth', () => {
 
 describe('errors, tables and formats', () => {
   it('maps gRPC status to a sentence', () => {
-    expect(describeError({ code: status.UNAVAILABLE, details: 'x' }, '127.0.0.1:7400').message).toBe('cannot reach the control plane at 127.0.0.1:7400 (is it running? start it with npm start)');
+    expect(describeError({ code: status.UNAVAILABLE, details: 'x' }, '127.0.0.1:7400').message).toMatch(/^cannot reach the control plane at 127\.0\.0\.1:7400 \(is it running\? start it with npm start; if it runs, check TLS: give its CA with --ca/);
     expect(describeError({ code: status.INVALID_ARGUMENT, details: 'a: b\n  c: d' }, '').message).toBe('a: b\n  c: d');
     expect(describeError({ code: status.INTERNAL, details: 'boom' }, '').message).toBe('INTERNAL: boom');
   });
@@ -296,5 +296,40 @@ describe('task run placement flags', () => {
     expect(parseStrategy('binpack:memory')).toEqual({ type: 'binpack', field: 'memory' });
     expect(parseStrategy('random')).toEqual({ type: 'random', field: '' });
     expect(() => parseStrategy('fill:memory')).toThrow(/--placement-strategy: must be/);
+  });
+});
+
+describe('TLS settings and contexts', () => {
+  const io = () => {
+    const out: string[] = [];
+    return { io: { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), readFile: (p: string) => (p === '/ca.pem' ? 'CA-PEM' : (() => { throw Object.assign(new Error('nope'), { code: 'ENOENT' }); })()) } as never, out };
+  };
+  it('uses --ca, else BERTH_CA, else the current context; --insecure for plaintext; login saves a 0600 context', async () => {
+    const { mkdtempSync, readFileSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'berth-cli-'));
+    const env = { BERTH_CONFIG: join(dir, 'config.json') };
+    const seen: unknown[] = [];
+    const api = (server: string, tls: unknown) => {
+      seen.push([server, tls]);
+      return { listClusters: async () => ({ clusterArns: ['a'], nextToken: '' }), close: () => {} } as never;
+    };
+    const a = io();
+    expect(await runCli(['login', '--server', 'cp.lan:7400', '--ca', '/ca.pem', '--context', 'home'], a.io, api, env)).toBe(0);
+    expect(a.out.join('')).toMatch(/^logged in to cp\.lan:7400 \(1 cluster\(s\)\) as context home/);
+    expect(statSync(env.BERTH_CONFIG).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(env.BERTH_CONFIG, 'utf8'))).toEqual({ current: 'home', contexts: { home: { server: 'cp.lan:7400', ca: 'CA-PEM' } } });
+    // Later commands use the context.
+    await runCli(['context', 'ls'], io().io, api, env);
+    expect(seen.at(-1)).toEqual(['cp.lan:7400', { caPem: 'CA-PEM' }]);
+    await runCli(['context', 'ls', '--insecure', '--server', 'other:1'], io().io, api, env);
+    expect(seen.at(-1)).toEqual(['other:1', { insecure: true }]);
+    const b = io();
+    expect(await runCli(['login', '--server', 'x:1', '--ca', '/missing.pem'], b.io, api, env)).toBe(2);
+    expect(b.out.join('')).toMatch(/--ca: cannot read \/missing\.pem: ENOENT/);
+    const c = io();
+    expect(await runCli(['login', '--server', 'x:1'], c.io, api, { BERTH_CONFIG: join(dir, 'none.json') })).toBe(2);
+    expect(c.out.join('')).toMatch(/login: give the cluster CA/);
   });
 });

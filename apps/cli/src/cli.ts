@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { normalizeTarget } from '@berth/transport';
 import type { Api } from './client.js';
 import { clusterCommands } from './commands/cluster.js';
+import { loginCommands } from './commands/login.js';
 import { eventCommands } from './commands/events.js';
 import { logsCommands } from './commands/logs.js';
 import { nodeCommands } from './commands/node.js';
@@ -11,12 +12,16 @@ import { serviceCommands } from './commands/service.js';
 import { taskCommands } from './commands/task.js';
 import { taskdefCommands } from './commands/taskdef.js';
 import type { Command, Io } from './context.js';
-import { describeError, UsageError } from './errors.js';
+import { CliError, describeError, UsageError } from './errors.js';
+import { currentContext, type CliContext } from './cli-config.js';
+import type { ClientTls } from '@berth/transport';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },
+  ca: { type: 'string' },
+  insecure: { type: 'boolean' },
   cluster: { type: 'string' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
@@ -31,7 +36,9 @@ Usage: berth NOUN VERB [ARGS] [FLAGS]   (and: berth logs, berth events)
 ${verbs.join('\n')}
 
 Global flags:
-  --server HOST[:PORT]   control plane (default 127.0.0.1:7400; BERTH_SERVER)
+  --server HOST[:PORT]   control plane (default: the current context's, else 127.0.0.1:7400; BERTH_SERVER)
+  --ca FILE              the cluster CA to trust (the control plane's DATA_DIR/pki/ca.crt; BERTH_CA)
+  --insecure             plaintext, for a control plane started with --insecure (BERTH_INSECURE=1)
   --cluster NAME         cluster (default "default"; BERTH_CLUSTER)
   -o, --output FORMAT    table (default) or json
   -h, --help             help for berth or for a command
@@ -42,7 +49,7 @@ Global flags:
  * Runs one command line; returns the exit code. `makeApi` is injected so tests
  * run commands against a fake API.
  */
-export async function runCli(argv: string[], io: Io, makeApi: (server: string) => Api, env: NodeJS.ProcessEnv = {}): Promise<number> {
+export async function runCli(argv: string[], io: Io, makeApi: (server: string, tls: ClientTls) => Api, env: NodeJS.ProcessEnv = {}): Promise<number> {
   // First pass: every option any command knows, to find the noun and verb among the positionals.
   const all: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { ...GLOBAL_OPTIONS };
   for (const c of Object.values(COMMANDS)) Object.assign(all, c.options ?? {});
@@ -71,12 +78,30 @@ export async function runCli(argv: string[], io: Io, makeApi: (server: string) =
     }
     const output = (v.output as string | undefined) ?? 'table';
     if (output !== 'table' && output !== 'json') throw new UsageError(`--output: must be table or json, got ${JSON.stringify(output)}`);
-    if (v.server) server = normalizeTarget(v.server as string);
-    const api = makeApi(server);
+    // Flags, then the environment, then the current context (berth login), then the defaults.
+    let context: CliContext | undefined;
+    try {
+      context = currentContext(env);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+    server = normalizeTarget((v.server as string | undefined) ?? env.BERTH_SERVER ?? context?.server ?? '');
+    const caFile = (v.ca as string | undefined) ?? env.BERTH_CA;
+    let caPem: string | undefined;
+    if (caFile) {
+      try {
+        caPem = io.readFile(caFile);
+      } catch (err) {
+        throw new UsageError(`--ca: cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    const insecure = v.insecure === true || env.BERTH_INSECURE === '1' || (!caFile && context?.insecure === true);
+    const tls: ClientTls = insecure ? { insecure: true } : { caPem: caPem ?? context?.ca };
+    const api = makeApi(server, tls);
     let code: void | number;
     try {
       const args = parsed.positionals.slice(name.split(' ').length);
-      code = await command.run({ api, io, cluster: (v.cluster as string) ?? env.BERTH_CLUSTER ?? 'default', json: output === 'json', args, flags: v });
+      code = await command.run({ api, io, server, tls, env, cluster: (v.cluster as string) ?? env.BERTH_CLUSTER ?? 'default', json: output === 'json', args, flags: v });
     } finally {
       api.close();
     }

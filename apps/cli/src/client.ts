@@ -1,6 +1,6 @@
 import * as proto from '@berth/proto';
-import { clientChannelOptions } from '@berth/transport';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { clientChannelOptions, clientCredentials, type ClientTls } from '@berth/transport';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { CliError } from './errors.js';
 
 /** Deadline on every call: a CLI never hangs on a silent server. */
@@ -61,8 +61,8 @@ const METHODS = [
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void;
 
-export function grpcApi(target: string): Api {
-  const client = new proto.ControlServiceClient(target, credentials.createInsecure(), clientChannelOptions);
+export function grpcApi(target: string, tls: ClientTls = {}): Api {
+  const client = new proto.ControlServiceClient(target, clientCredentials(tls), clientChannelOptions);
   const raw = client as unknown as Record<string, Unary>;
   const api: Record<string, unknown> = { close: () => client.close() };
   for (const m of METHODS) {

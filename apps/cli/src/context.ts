@@ -1,3 +1,4 @@
+import type { ClientTls } from '@berth/transport';
 import type { Api } from './client.js';
 
 export interface Io {
@@ -24,6 +25,10 @@ export interface Io {
 export interface CommandContext {
   api: Api;
   io: Io;
+  /** The control plane and how it is reached (for `login`, which records them). */
+  server: string;
+  tls: ClientTls;
+  env: NodeJS.ProcessEnv;
   cluster: string;
   json: boolean;
   args: string[];

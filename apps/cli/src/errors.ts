@@ -14,7 +14,10 @@ export function describeError(err: unknown, server: string): { message: string; 
   if (typeof e.code === 'number' && e.code in status) {
     switch (e.code) {
       case status.UNAVAILABLE:
-        return { message: `cannot reach the control plane at ${server} (is it running? start it with npm start)`, code: 1 };
+        return {
+          message: `cannot reach the control plane at ${server} (is it running? start it with npm start; if it runs, check TLS: give its CA with --ca DATA_DIR/pki/ca.crt or berth login, or --insecure for one started with --insecure)`,
+          code: 1,
+        };
       case status.DEADLINE_EXCEEDED:
         return { message: `the control plane at ${server} did not answer in time`, code: 1 };
       case status.INVALID_ARGUMENT:

@@ -137,7 +137,7 @@ async function replacement(pgUrl: string): Promise<{ ms: number[]; baselineMs: n
   });
   await cp.db.sql`INSERT INTO clusters (name) VALUES ('engine') ON CONFLICT DO NOTHING`;
   const agentDir = join(dataDir, 'agent');
-  const agent = spawn(process.execPath, [join(repoRoot, 'apps/agent/dist/main.js'), '--server', `127.0.0.1:${cp.grpcPort}`, '--cluster', 'engine', '--data-dir', agentDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn'], { stdio: 'ignore' });
+  const agent = spawn(process.execPath, [join(repoRoot, 'apps/agent/dist/main.js'), '--server', `127.0.0.1:${cp.grpcPort}`, '--cluster', 'engine', '--data-dir', agentDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn', '--insecure'], { stdio: 'ignore' });
   try {
     const ctx = contextOf(cp);
     await registerTaskDefinitionOp(ctx, JSON.stringify({ family: 'bench-kill', containerDefinitions: [{ name: 'app', image: TEST_IMAGE, memory: 16, stopTimeout: 1, command: ['sleep', '3600'], linuxParameters: { initProcessEnabled: true } }] }));

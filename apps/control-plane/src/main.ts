@@ -20,6 +20,11 @@ Options:
   --heartbeat-interval SECS  how often agents report (default 5)
   --reconnect-allowance SECS after a start, how long agents get to reconnect before any node's
                              grace counts (default 30: the agents' longest reconnect backoff)
+  --insecure                 gRPC without TLS (a warning is logged); by default TLS with the cluster
+                             PKI made at first start in DATA_DIR/pki
+  --advertise-address ADDR   a name or address agents and users dial, added to the server certificate
+                             (repeatable; loopback, the hostname and the host's addresses are always in)
+  --tls-san NAME             another name or address for the server certificate (repeatable)
   --log-level LEVEL          trace, debug, info, warn, error (default info; BERTH_LOG_LEVEL)
   -h, --help                 this help
 `;
@@ -45,6 +50,9 @@ try {
       'database-url': { type: 'string' },
       'data-dir': { type: 'string' },
       'secrets-key-file': { type: 'string' },
+      insecure: { type: 'boolean' },
+      'advertise-address': { type: 'string', multiple: true },
+      'tls-san': { type: 'string', multiple: true },
       'heartbeat-interval': { type: 'string' },
       'reconnect-allowance': { type: 'string' },
       'log-level': { type: 'string' },
@@ -75,6 +83,8 @@ try {
     httpPort: port('http-port', args['http-port'] ?? env.BERTH_HTTP_PORT ?? String(DEFAULT_HTTP_PORT)),
     databaseUrl: args['database-url'] ?? env.DATABASE_URL,
     secretsKeyFile: args['secrets-key-file'] ?? env.BERTH_SECRETS_KEY_FILE,
+    tls: !(args.insecure ?? env.BERTH_INSECURE === '1'),
+    tlsNames: [...(args['advertise-address'] ?? []), ...(args['tls-san'] ?? [])],
     secretsKeys: env.BERTH_SECRETS_KEYS,
     dataDir: args['data-dir'] ?? env.BERTH_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth'),
     heartbeatIntervalMs: hb * 1000,

@@ -10,6 +10,7 @@ import { PlacementController, type PlacementSettings } from './controllers/place
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_TASK_RETENTION_MS, Pruner } from './controllers/pruner.js';
 import { ServiceController, type ServiceControllerSettings } from './controllers/service-controller.js';
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
+import { defaultServerNames, loadOrCreatePki, type ClusterPki } from './pki/cluster-pki.js';
 import { resealSecrets } from './services/secrets.js';
 import { controlService, guardedControlServiceDefinition } from './grpc/control-service.js';
 import type { WatchSettings } from './events/watch-events.js';
@@ -30,6 +31,14 @@ export interface ControlPlaneOptions {
   reconnectAllowanceMs?: number;
   /** PROVISIONING tasks: how often they are tried again, and when they give up. */
   placement?: PlacementSettings;
+  /**
+   * TLS on the gRPC port with the cluster PKI (made at first start in
+   * <dataDir>/pki). The product turns it off only with --insecure; tests of
+   * the API logic run without it.
+   */
+  tls?: boolean;
+  /** Names and addresses the server certificate covers besides the defaults (loopback, hostname, host addresses). */
+  tlsNames?: string[];
   /** Secrets keys: a key file, else BERTH_SECRETS_KEYS, else <dataDir>/secrets.key (made at first start). */
   secretsKeyFile?: string;
   secretsKeys?: string;
@@ -58,6 +67,8 @@ export interface ControlPlane {
   placement: PlacementController;
   services: ServiceController;
   keyring: Keyring;
+  /** The cluster PKI when TLS is on. */
+  pki?: ClusterPki;
   close(): Promise<void>;
 }
 
@@ -108,13 +119,19 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   server.addService(loggingDecoder(AgentServiceService, log), {
     connect: (call: ServerDuplexStream<ConnectRequest, never>) => new AgentSession(ctx, sessions, call as never, settings),
   });
+  const pki = o.tls ? loadOrCreatePki({ dataDir: o.dataDir, keyring, names: [...defaultServerNames(o.listen), ...(o.tlsNames ?? [])], log }) : undefined;
+  const credentials = pki
+    ? ServerCredentials.createSsl(Buffer.from(pki.ca.certPem), [{ private_key: Buffer.from(pki.server.keyPem), cert_chain: Buffer.from(pki.server.certPem) }], false)
+    : ServerCredentials.createInsecure();
+  if (!pki) log.warn('gRPC without TLS (--insecure): anyone who can reach the port can read and change the cluster');
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${o.listen}:${o.grpcPort}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    server.bindAsync(`${o.listen}:${o.grpcPort}`, credentials, (err, port) => (err ? reject(err) : resolve(port))),
   );
 
   let http: HttpServer;
   try {
     http = await startHealthServer(o.listen, o.httpPort, {
+      caCertPem: pki?.ca.certPem,
       ready: async () => {
         try {
           await Promise.race([db.sql`SELECT 1`, new Promise((_, rej) => setTimeout(() => rej(new Error('database timeout')), 2000))]);
@@ -157,6 +174,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     placement,
     services,
     keyring,
+    pki,
     close: async () => {
       clearInterval(resync);
       services.stop();

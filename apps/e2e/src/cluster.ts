@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@berth/testing';
-import { berth, berthJson, BerthProcess } from './processes.js';
+import { berth, berthJson, BerthProcess, caFiles } from './processes.js';
 
 export interface TaskJson {
   taskArn: string;
@@ -71,6 +71,7 @@ export class LocalCluster {
     this.server = `127.0.0.1:${this.grpcPort}`;
     this.startControlPlane();
     await this.ready();
+    caFiles.set(this.server, this.caFile);
     this.startAgent();
     await this.connected();
   }
@@ -84,12 +85,17 @@ export class LocalCluster {
 
   startAgent(extra: string[] = []): BerthProcess {
     this.agent = new BerthProcess('agent', this.agentScript, [
-      '--server', this.server, '--data-dir', this.agentDataDir, '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--stats-interval', '2',
+      '--server', this.server, '--data-dir', this.agentDataDir, '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--stats-interval', '2', '--ca-file', this.caFile,
       ...(this.dockerHost ? ['--docker-host', this.dockerHost] : []),
       ...this.agentArgs,
       ...extra,
     ]);
     return this.agent;
+  }
+
+  /** The cluster CA the control plane made at its first start (TLS is on, as in production). */
+  get caFile(): string {
+    return join(this.work, 'cp', 'pki', 'ca.crt');
   }
 
   get agentDataDir(): string {

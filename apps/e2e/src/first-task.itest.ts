@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, requireDocker, TEST_IMAGE, waitFor } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { berth, berthJson, BerthProcess, repoRoot } from './processes.js';
+import { berth, berthJson, BerthProcess, caFiles, repoRoot } from './processes.js';
 
 /**
  * The walking skeleton, end to end: control plane and agent as processes, the
@@ -53,7 +53,8 @@ describe.runIf(run)('first task, end to end', () => {
       '--listen', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--data-dir', join(work, 'cp'), '--heartbeat-interval', '1', '--reconnect-allowance', '0',
     ]);
 
-  const startAgent = () => new BerthProcess('agent', 'apps/agent/dist/main.js', ['--server', server, '--data-dir', join(work, 'agent'), '--label', 'room=lab']);
+  const caFile = () => join(work, 'cp', 'pki', 'ca.crt');
+  const startAgent = () => new BerthProcess('agent', 'apps/agent/dist/main.js', ['--server', server, '--data-dir', join(work, 'agent'), '--label', 'room=lab', '--ca-file', caFile()]);
 
   const ready = () =>
     waitFor(`control plane ready on ${httpPort}`, async () => {
@@ -70,6 +71,7 @@ describe.runIf(run)('first task, end to end', () => {
     server = `127.0.0.1:${grpcPort}`;
     cp = startControlPlane();
     await ready();
+    caFiles.set(server, caFile());
     agent = startAgent();
     await waitFor('the node to register', async () => {
       const r = await berth(server, ['node', 'ls', '--output', 'json']);

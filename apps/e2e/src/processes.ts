@@ -48,10 +48,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the `berth` CLI once. */
+/** The cluster CA of each control plane the tests started (server -> CA file), so the CLI trusts it. */
+export const caFiles = new Map<string, string>();
+
+/** Runs the `berth` CLI once (with the server's CA when the tests know it). */
 export function berth(server: string, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(repoRoot, 'apps/cli/dist/main.js'), '--server', server, ...args], {
+    const ca = caFiles.get(server);
+    const p = spawn(process.execPath, [join(repoRoot, 'apps/cli/dist/main.js'), '--server', server, ...(ca ? ['--ca', ca] : []), ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

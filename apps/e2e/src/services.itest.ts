@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import * as proto from '@berth/proto';
 import { ControlServiceClient, type DescribeServicesResponse, type DescribeTasksResponse, type ListTasksResponse } from '@berth/proto';
 import { requireDocker, TEST_IMAGE, waitFor } from '@berth/testing';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { type ServiceError } from '@grpc/grpc-js';
+import { clientCredentials } from '@berth/transport';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containersOf, docker, LocalCluster } from './cluster.js';
 import { BerthProcess } from './processes.js';
@@ -56,7 +58,7 @@ describe.runIf(run)('services on the real engine', () => {
 
   beforeAll(async () => {
     await cluster.start();
-    control = new ControlServiceClient(cluster.server, credentials.createInsecure());
+    control = new ControlServiceClient(cluster.server, clientCredentials({ caPem: readFileSync(cluster.caFile, 'utf8') }));
   });
   afterAll(async () => {
     // Services first, so no replacement is started while the processes stop.
@@ -185,7 +187,7 @@ describe.runIf(run)('services on the real engine', () => {
     await call('createService', { serviceJson: JSON.stringify({ serviceName: 'mon', taskDefinition: 'svc-mon', schedulingStrategy: 'DAEMON' }) });
     await steady('mon', (s) => s.desiredCount === 1);
     const second = new BerthProcess('agent-2', 'apps/agent/dist/main.js', [
-      '--server', cluster.server, '--data-dir', join(cluster.work, 'agent-2'), '--bind-ip', '127.0.0.1', '--log-level', 'debug',
+      '--server', cluster.server, '--data-dir', join(cluster.work, 'agent-2'), '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--ca-file', cluster.caFile,
     ]);
     extraAgents.push(second);
     const s = await steady('mon', (x) => x.desiredCount === 2 && x.runningCount === 2);

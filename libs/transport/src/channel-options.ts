@@ -1,4 +1,4 @@
-import type { ChannelOptions } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 
 /** Keepalive: notice a half-open connection (a NAT that silently drops) within ~30 s. */
 export const KEEPALIVE_TIME_MS = 20_000;
@@ -36,4 +36,19 @@ export function normalizeTarget(server: string): string {
   if (s.startsWith(':')) return `127.0.0.1${s}`;
   if (s.startsWith('[')) return s.includes(']:') ? s : `${s}:${DEFAULT_GRPC_PORT}`;
   return s.includes(':') ? s : `${s}:${DEFAULT_GRPC_PORT}`;
+}
+
+/** How a client reaches the control plane: TLS trusting the cluster CA (and, for agents, their own certificate), or plaintext. */
+export interface ClientTls {
+  /** The cluster CA (PEM). Without it, the system's roots are trusted, which a Berth CA is not. */
+  caPem?: string;
+  /** Plaintext: only against a control plane started with --insecure. */
+  insecure?: boolean;
+  keyPem?: string;
+  certPem?: string;
+}
+
+export function clientCredentials(t: ClientTls): ChannelCredentials {
+  if (t.insecure) return credentials.createInsecure();
+  return credentials.createSsl(t.caPem ? Buffer.from(t.caPem) : null, t.keyPem ? Buffer.from(t.keyPem) : null, t.certPem ? Buffer.from(t.certPem) : null);
 }

@@ -1,6 +1,6 @@
 import { AgentServiceClient, type ConnectRequest, type ConnectResponse, type DesiredState, type Hello, type LogsRequest, type Welcome } from '@berth/proto';
-import { Backoff, BACKOFF_STABLE_AFTER_MS, clientChannelOptions } from '@berth/transport';
-import { credentials, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Backoff, BACKOFF_STABLE_AFTER_MS, clientChannelOptions, clientCredentials, type ClientTls } from '@berth/transport';
+import { status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
 export interface SessionHandlers {
@@ -33,8 +33,9 @@ export class ControlPlaneSession {
     readonly target: string,
     private readonly handlers: SessionHandlers,
     private readonly log: Logger,
+    tls: ClientTls = { insecure: true },
   ) {
-    this.client = new AgentServiceClient(target, credentials.createInsecure(), clientChannelOptions);
+    this.client = new AgentServiceClient(target, clientCredentials(tls), clientChannelOptions);
   }
 
   get connected(): boolean {

@@ -1,0 +1,72 @@
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlServiceClient, ListClustersRequest, type ListClustersResponse } from '@berth/proto';
+import { caHash, clientCredentials, createCa, type ClientTls } from '@berth/transport';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlPlane, type ControlPlane } from './server.js';
+
+/** TLS with the cluster PKI: made at first start, kept across restarts, and nothing answers without trusting it. */
+describe('TLS', () => {
+  let cp: ControlPlane;
+  let dataDir: string;
+  const start = () =>
+    startControlPlane({
+      listen: '127.0.0.1', grpcPort: 0, httpPort: 0, dataDir, heartbeatIntervalMs: 1000, resyncIntervalMs: 60_000, tls: true, tlsNames: ['cp.home.lan', '192.0.2.7'],
+      random: { next: Math.random, bytes: (n) => randomBytes(n) }, log: pino({ level: 'silent' }),
+    });
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'berth-tls-'));
+    cp = await start();
+  });
+  afterAll(async () => {
+    await cp.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const list = (tls: ClientTls): Promise<ListClustersResponse | ServiceError> => {
+    const client = new ControlServiceClient(`localhost:${cp.grpcPort}`, clientCredentials(tls));
+    return new Promise((resolve) =>
+      client.listClusters(ListClustersRequest.fromPartial({}), new Metadata(), { deadline: new Date(Date.now() + 5000) }, (err, res) => {
+        client.close();
+        resolve(err ?? res!);
+      }),
+    );
+  };
+
+  it('makes the CA and a server certificate for its names, the CA key sealed and the server key 0600', () => {
+    const pki = join(dataDir, 'pki');
+    const server = new X509Certificate(readFileSync(join(pki, 'server.crt')));
+    expect(server.subjectAltName).toContain('DNS:cp.home.lan');
+    expect(server.subjectAltName).toContain('IP Address:192.0.2.7');
+    expect(server.subjectAltName).toContain('DNS:localhost');
+    expect(statSync(join(pki, 'server.key')).mode & 0o777).toBe(0o600);
+    const sealed = readFileSync(join(pki, 'ca.key.sealed'), 'utf8');
+    expect(sealed).not.toContain('PRIVATE KEY');
+    expect(cp.pki!.caHash).toBe(caHash(readFileSync(join(pki, 'ca.crt'), 'utf8')));
+  });
+
+  it('answers a client that trusts the cluster CA, and no other', async () => {
+    const ok = await list({ caPem: cp.pki!.ca.certPem });
+    expect((ok as ListClustersResponse).clusterArns).toContain('arn:aws:ecs:local:000000000000:cluster/default');
+    expect(((await list({ insecure: true })) as ServiceError).code).toBe(status.UNAVAILABLE);
+    expect(((await list({ caPem: createCa('impostor').certPem })) as ServiceError).code).toBe(status.UNAVAILABLE);
+    expect(((await list({})) as ServiceError).code).toBe(status.UNAVAILABLE);
+  });
+
+  it('serves the CA at /cacerts (for agents joining with a token that carries its hash)', async () => {
+    const pem = await (await fetch(`http://127.0.0.1:${cp.httpPort}/cacerts`)).text();
+    expect(pem).toBe(cp.pki!.ca.certPem);
+  });
+
+  it('keeps the same CA across restarts', async () => {
+    const before = cp.pki!.caHash;
+    await cp.close();
+    cp = await start();
+    expect(cp.pki!.caHash).toBe(before);
+    expect(((await list({ caPem: cp.pki!.ca.certPem })) as ListClustersResponse).clusterArns.length).toBeGreaterThan(0);
+  });
+});
