@@ -5,7 +5,7 @@ import './runtime/lean-dockerode.js';
 import { PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus } from '@berth/proto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClientTls } from '@berth/transport';
+import { quietTlsServerNameWarning, type ClientTls } from '@berth/transport';
 import { pino } from 'pino';
 import { ConfigError, HELP, parseConfig } from './config.js';
 import { TaskEngine } from './engine/task-engine.js';
@@ -48,6 +48,7 @@ const save = () => {
   }
 };
 
+quietTlsServerNameWarning();
 // How the control plane is verified: the cluster CA (from --ca-file, or saved at join), or plaintext.
 const caFile = cfg.caFile || join(cfg.dataDir, 'ca.crt');
 let tls: ClientTls;

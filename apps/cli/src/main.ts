@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { runCli } from './cli.js';
 import { grpcApi } from './client.js';
+import { quietTlsServerNameWarning } from '@berth/transport';
+
+quietTlsServerNameWarning();
 
 // Output piped into something that stopped reading (`berth logs -f TASK | head`): end quietly.
 for (const s of [process.stdout, process.stderr]) {

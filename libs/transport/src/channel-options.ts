@@ -52,3 +52,18 @@ export function clientCredentials(t: ClientTls): ChannelCredentials {
   if (t.insecure) return credentials.createInsecure();
   return credentials.createSsl(t.caPem ? Buffer.from(t.caPem) : null, t.keyPem ? Buffer.from(t.keyPem) : null, t.certPem ? Buffer.from(t.certPem) : null);
 }
+
+/**
+ * grpc-js passes an IP target (127.0.0.1:7400) as the TLS server name, which
+ * Node answers with a deprecation warning (DEP0123) on stderr at every
+ * connection; the certificate is still checked against the IP. Drops that one
+ * warning (it would land in `berth logs` output), keeps every other.
+ */
+export function quietTlsServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+    if (code === 'DEP0123') return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}

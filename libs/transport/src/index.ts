@@ -1,4 +1,3 @@
 // Public API of @berth/transport.
 export * from './backoff.js';
 export * from './channel-options.js';
-export * from './pki.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { caHash, certInfo, createCa, issueServerCert, type KeyAndCert } from '@berth/transport';
+import { caHash, certInfo, createCa, issueServerCert, type KeyAndCert } from '@berth/transport/pki';
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Keyring } from '../secrets/keyring.js';
