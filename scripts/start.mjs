@@ -4,7 +4,7 @@
 // keep running (the agent adopts them when it starts again).
 import { spawn, spawnSync } from 'node:child_process';
 import { homedir } from 'node:os';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -100,7 +100,6 @@ for (;;) {
 // TLS with the cluster CA the control plane made at first start: the local agent trusts it, and the
 // local user's CLI gets a context for it (0600, as k3s writes its kubeconfig), so `berth` works at once.
 const caFile = join(dataDir, 'pki', 'ca.crt');
-start('agent', 35, 'apps/agent/dist/main.js', ['--server', `127.0.0.1:${grpcPort}`, '--data-dir', agentDataDir, '--ca-file', caFile]);
 const configFile = env.BERTH_CONFIG ?? join(homedir(), '.config', 'berth', 'config.json');
 let config = { contexts: {} };
 try {
@@ -113,6 +112,23 @@ config.current ??= 'local';
 mkdirSync(dirname(configFile), { recursive: true, mode: 0o700 });
 writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 chmodSync(configFile, 0o600);
+
+// The local agent joins with a one-use token the first time (afterwards its certificate is in its data directory).
+const agentArgs = ['--server', `127.0.0.1:${grpcPort}`, '--data-dir', agentDataDir];
+if (!existsSync(join(agentDataDir, 'node.crt'))) {
+  const made = spawnSync(process.execPath, [join(root, 'apps/cli/dist/main.js'), 'token', 'create', '--uses', '1', '--ttl', '10m'], {
+    cwd: root,
+    env: { ...env, BERTH_CONFIG: configFile, BERTH_CONTEXT: 'local' },
+    encoding: 'utf8',
+  });
+  if (made.status !== 0) {
+    console.error(`berth: could not make a join token for the local agent: ${made.stderr}`);
+    shutdown(1);
+    await new Promise(() => {});
+  }
+  agentArgs.push('--token', made.stdout.trim());
+}
+start('agent', 35, 'apps/agent/dist/main.js', agentArgs);
 
 console.log(`
 ${paint(1, 'Berth is running.')}

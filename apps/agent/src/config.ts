@@ -23,6 +23,8 @@ export interface AgentConfig {
   caFile: string;
   /** Plaintext to a control plane started with --insecure. */
   insecure: boolean;
+  /** A join token, used when the node has no identity yet. */
+  token: string;
   /** On SIGTERM, stop every task's containers before exiting. */
   drain: boolean;
   /** The config file read, if any. */
@@ -49,6 +51,8 @@ Options:
   --ca-file FILE            the cluster CA the control plane's certificate must chain to (its
                             DATA_DIR/pki/ca.crt; default DATA_DIR/ca.crt here; BERTH_CA)
   --insecure                plaintext, to a control plane started with --insecure (BERTH_INSECURE=1)
+  --token TOKEN             join with this token when the node has no identity yet (BERTH_TOKEN);
+                            berth-agent join --server HOST:7400 --token TOKEN joins and exits
   --secrets-dir DIR         where file secrets are written for their containers; keep it on a tmpfs
                             (default /run/berth/secrets when /run is a tmpfs, else /dev/shm/berth-secrets)
   --drain                   on SIGTERM, stop this node's containers before exiting
@@ -67,7 +71,7 @@ type Reader = (path: string) => string;
 const defaultReader: Reader = (p) => readFileSync(p, 'utf8');
 
 /** Keys a config file may hold: the long flags (labels as an object). */
-const FILE_KEYS = ['server', 'data-dir', 'cluster', 'labels', 'reserved-cpu', 'reserved-memory', 'docker-host', 'bind-ip', 'log-level', 'image-pull', 'pause-image', 'stats-interval', 'secrets-dir', 'ca-file', 'insecure', 'drain'];
+const FILE_KEYS = ['server', 'data-dir', 'cluster', 'labels', 'reserved-cpu', 'reserved-memory', 'docker-host', 'bind-ip', 'log-level', 'image-pull', 'pause-image', 'stats-interval', 'secrets-dir', 'ca-file', 'insecure', 'token', 'drain'];
 
 function readConfigFile(path: string, explicit: boolean, read: Reader): Record<string, unknown> {
   let text: string;
@@ -110,6 +114,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
         'stats-interval': { type: 'string' },
         'secrets-dir': { type: 'string' },
         'ca-file': { type: 'string' },
+        token: { type: 'string' },
         insecure: { type: 'boolean' },
         drain: { type: 'boolean' },
         config: { type: 'string' },
@@ -167,6 +172,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
     statsIntervalMs: int('stats-interval', pick('stats-interval'), 15) * 1000,
     secretsDir: pick('secrets-dir') ?? '',
     caFile: pick('ca-file') ?? env.BERTH_CA ?? '',
+    token: pick('token') ?? env.BERTH_TOKEN ?? '',
     insecure: v.insecure ?? (file.insecure === true || env.BERTH_INSECURE === '1'),
     drain: v.drain ?? file.drain === true,
     ...(Object.keys(file).length > 0 ? { configFile: configPath ?? DEFAULT_CONFIG_FILE } : {}),

@@ -18,12 +18,17 @@ import { DockerRuntime } from './runtime/docker-runtime.js';
 import { SecretFiles } from './runtime/secret-files.js';
 import { ControlPlaneSession } from './session/control-plane-session.js';
 import { StateFile } from './state/state-file.js';
+import { loadIdentityTls } from './session/join.js';
+import { hostname } from 'node:os';
+import { X509Certificate } from 'node:crypto';
 
 export const AGENT_VERSION = '0.1.0';
 
+// `berth-agent join --server HOST:7400 --token TOKEN`: join (keep the identity in the data directory) and exit.
+const joinOnly = process.argv[2] === 'join';
 let config;
 try {
-  config = parseConfig(process.argv.slice(2), process.env);
+  config = parseConfig(process.argv.slice(joinOnly ? 3 : 2), process.env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`berth-agent: ${err.message}\n`);
@@ -49,17 +54,42 @@ const save = () => {
 };
 
 quietTlsServerNameWarning();
-// How the control plane is verified: the cluster CA (from --ca-file, or saved at join), or plaintext.
+// Who this node is and how the control plane is verified: the identity from joining (mTLS), else a
+// token to join with now, else the CA alone (a control plane with --insecure takes --insecure).
 const caFile = cfg.caFile || join(cfg.dataDir, 'ca.crt');
 let tls: ClientTls;
 if (cfg.insecure) {
   tls = { insecure: true };
   log.warn('talking to the control plane without TLS (--insecure)');
-} else if (existsSync(caFile)) {
-  tls = { caPem: readFileSync(caFile, 'utf8') };
 } else {
-  console.error(`berth-agent: no cluster CA at ${caFile}: give --ca-file FILE (the control plane's DATA_DIR/pki/ca.crt), or --insecure for a control plane started with --insecure`);
-  process.exit(2);
+  let identity = loadIdentityTls(cfg.dataDir, cfg.caFile || undefined);
+  if ((!identity || joinOnly) && cfg.token) {
+    const { joinCluster, saveIdentity } = await import('./session/join.js');
+    try {
+      const joined = await joinCluster(cfg.server, cfg.token, hostname());
+      saveIdentity(cfg.dataDir, joined);
+      state.nodeId = joined.nodeId;
+      save();
+      log.info({ nodeId: joined.nodeId, cluster: joined.cluster, server: cfg.server }, 'joined the cluster; the node certificate is in the data directory');
+    } catch (err) {
+      console.error(`berth-agent: ${(err as Error).message}`);
+      process.exit(1);
+    }
+    identity = loadIdentityTls(cfg.dataDir, cfg.caFile || undefined);
+  }
+  if (joinOnly) {
+    if (!cfg.token) {
+      console.error('berth-agent join: give --token TOKEN (berth token create prints one) and --server HOST:7400');
+      process.exit(2);
+    }
+    process.exit(0);
+  }
+  if (identity) tls = identity;
+  else if (existsSync(caFile)) tls = { caPem: readFileSync(caFile, 'utf8') };
+  else {
+    console.error(`berth-agent: this node has not joined: run berth-agent join --server HOST:7400 --token TOKEN (berth token create makes one), give --token, or --insecure for a control plane started with --insecure`);
+    process.exit(2);
+  }
 }
 
 const runtime = new DockerRuntime(cfg.dockerHost);
@@ -172,7 +202,8 @@ const session = new ControlPlaneSession(
       protocolVersion: PROTOCOL_VERSION,
       agentVersion: AGENT_VERSION,
       nodeId: state.nodeId,
-      cluster: cfg.cluster,
+      // A joined node belongs to the cluster its certificate names.
+      cluster: tls.certPem ? (/^OU=(.*)$/m.exec(new X509Certificate(tls.certPem).subject)?.[1] ?? cfg.cluster) : cfg.cluster,
       facts: { ...facts, dockerVersion, registeredCpu: capacity.cpu, registeredMemoryMib: capacity.memoryMib },
       labels: cfg.labels,
       inventory: await inventory(),

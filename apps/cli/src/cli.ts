@@ -3,6 +3,7 @@ import { normalizeTarget } from '@berth/transport';
 import type { Api } from './client.js';
 import { clusterCommands } from './commands/cluster.js';
 import { loginCommands } from './commands/login.js';
+import { tokenCommands } from './commands/token.js';
 import { eventCommands } from './commands/events.js';
 import { logsCommands } from './commands/logs.js';
 import { nodeCommands } from './commands/node.js';
@@ -16,7 +17,7 @@ import { CliError, describeError, UsageError } from './errors.js';
 import { currentContext, type CliContext } from './cli-config.js';
 import type { ClientTls } from '@berth/transport';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands, ...tokenCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },

@@ -38,6 +38,10 @@ export interface Api {
   putRole(r: Partial<proto.PutRoleRequest>): Promise<proto.PutRoleResponse>;
   listRoles(r: Partial<proto.ListRolesRequest>): Promise<proto.ListRolesResponse>;
   deleteRole(r: Partial<proto.DeleteRoleRequest>): Promise<proto.DeleteRoleResponse>;
+  createJoinToken(r: Partial<proto.CreateJoinTokenRequest>): Promise<proto.CreateJoinTokenResponse>;
+  listJoinTokens(r: Partial<proto.ListJoinTokensRequest>): Promise<proto.ListJoinTokensResponse>;
+  deleteJoinToken(r: Partial<proto.DeleteJoinTokenRequest>): Promise<proto.DeleteJoinTokenResponse>;
+  revokeNode(r: Partial<proto.RevokeNodeRequest>): Promise<proto.RevokeNodeResponse>;
   /** Streams events to `onEvent`; resolves when the server ends the stream (never, when following). */
   watchEvents(r: Partial<proto.WatchEventsRequest>, onEvent: (e: proto.Event) => void): Promise<void>;
   /**
@@ -57,6 +61,7 @@ const METHODS = [
   'putAttributes', 'deleteAttributes', 'deleteCluster', 'updateClusterSettings',
   'createService', 'updateService', 'deleteService', 'describeServices', 'listServices',
   'putSecret', 'listSecrets', 'deleteSecret', 'putRole', 'listRoles', 'deleteRole',
+  'createJoinToken', 'listJoinTokens', 'deleteJoinToken', 'revokeNode',
 ] as const;
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void;

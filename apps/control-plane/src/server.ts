@@ -1,9 +1,10 @@
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_ARN_CONTEXT, systemClock, type ArnContext, type Clock, type Random } from '@berth/domain';
-import { AgentServiceService, ConnectRequest } from '@berth/proto';
+import { AgentServiceService, ConnectRequest, type GetCaRequest, type GetCaResponse, type JoinRequest, type JoinResponse } from '@berth/proto';
 import { disconnectAllNodes, migrate, openDatabase, type Database } from '@berth/store';
 import { serverChannelOptions } from '@berth/transport';
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { experimental, Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { CertificateProvider } from '@grpc/grpc-js/build/src/certificate-provider.js';
 import type { Logger } from 'pino';
 import { NodeLivenessController } from './controllers/node-liveness.js';
 import { PlacementController, type PlacementSettings } from './controllers/placement-controller.js';
@@ -12,6 +13,8 @@ import { ServiceController, type ServiceControllerSettings } from './controllers
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
 import { defaultServerNames, loadOrCreatePki, type ClusterPki } from './pki/cluster-pki.js';
 import { resealSecrets } from './services/secrets.js';
+import { joinOp } from './services/join.js';
+import { toServiceError } from './grpc/errors.js';
 import { controlService, guardedControlServiceDefinition } from './grpc/control-service.js';
 import type { WatchSettings } from './events/watch-events.js';
 import { startHealthServer } from './http/health-server.js';
@@ -84,6 +87,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   // No agent is connected to a control plane that just started; every node gets a fresh grace.
   await disconnectAllNodes(db.sql, clock.now());
 
+  const pki = o.tls ? loadOrCreatePki({ dataDir: o.dataDir, keyring, names: [...defaultServerNames(o.listen), ...(o.tlsNames ?? [])], log }) : undefined;
   const sessions = new SessionRegistry();
   // Made below (it needs ctx); ctx's hook reaches it through this holder.
   const controllers: { placement?: PlacementController; services?: ServiceController } = {};
@@ -94,6 +98,8 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     random: o.random,
     log,
     keyring,
+    pki,
+    endSession: (nodeId, reason) => void sessions.get(nodeId)?.fail(status.PERMISSION_DENIED, reason),
     nodesChanged: (ids) => {
       sessions.nodesChanged(ids);
       // Capacity may have appeared (a task stopped, a node came back): waiting tasks get a look.
@@ -111,6 +117,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     usageWriteIntervalMs: Math.max(30_000, o.heartbeatIntervalMs),
     helloTimeoutMs: 15_000,
+    requireAgentCert: pki !== undefined,
   };
 
   const shutdown = new AbortController();
@@ -118,10 +125,23 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   server.addService(guardedControlServiceDefinition(), controlService(ctx, shutdown.signal, o.watch, sessions));
   server.addService(loggingDecoder(AgentServiceService, log), {
     connect: (call: ServerDuplexStream<ConnectRequest, never>) => new AgentSession(ctx, sessions, call as never, settings),
+    getCa: (_call: ServerUnaryCall<GetCaRequest, GetCaResponse>, callback: sendUnaryData<GetCaResponse>) =>
+      pki ? callback(null, { caPem: pki.ca.certPem }) : callback({ code: status.FAILED_PRECONDITION, details: 'this control plane runs without TLS (--insecure)' }),
+    join: (call: ServerUnaryCall<JoinRequest, JoinResponse>, callback: sendUnaryData<JoinResponse>) => {
+      joinOp(ctx, call.request).then(
+        (r) => callback(null, r),
+        (err) => callback(toServiceError(err, log, 'Join')),
+      );
+    },
   });
-  const pki = o.tls ? loadOrCreatePki({ dataDir: o.dataDir, keyring, names: [...defaultServerNames(o.listen), ...(o.tlsNames ?? [])], log }) : undefined;
+  // Client certificates are asked for and checked against the CA, but not required: agents present
+  // theirs (mTLS; the session requires it), the CLI and tools do not.
   const credentials = pki
-    ? ServerCredentials.createSsl(Buffer.from(pki.ca.certPem), [{ private_key: Buffer.from(pki.server.keyPem), cert_chain: Buffer.from(pki.server.certPem) }], false)
+    ? experimental.createCertificateProviderServerCredentials(
+        staticCertificates({ certificate: Buffer.from(pki.server.certPem), privateKey: Buffer.from(pki.server.keyPem) }),
+        staticCertificates(undefined, Buffer.from(pki.ca.certPem)),
+        false,
+      )
     : ServerCredentials.createInsecure();
   if (!pki) log.warn('gRPC without TLS (--insecure): anyone who can reach the port can read and change the cluster');
   const grpcPort = await new Promise<number>((resolve, reject) =>
@@ -194,6 +214,17 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
  * The agent service with a request decoder that logs what it cannot parse.
  * grpc-js then ends only that stream (INTERNAL), and the reason is in our log.
  */
+/** A certificate provider that always has the same certificates (the server's; the CA). */
+function staticCertificates(identity?: { certificate: Buffer; privateKey: Buffer }, ca?: Buffer): CertificateProvider {
+  // Answered on the next turn: grpc-js adds its watcher only after asking, and would miss a synchronous answer.
+  return {
+    addCaCertificateListener: (l) => void setImmediate(() => l(ca ? { caCertificate: ca } : null)),
+    removeCaCertificateListener: () => {},
+    addIdentityCertificateListener: (l) => void setImmediate(() => l(identity ?? null)),
+    removeIdentityCertificateListener: () => {},
+  };
+}
+
 function loggingDecoder(def: typeof AgentServiceService, log: Logger): typeof AgentServiceService {
   return {
     ...def,

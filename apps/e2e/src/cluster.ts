@@ -72,6 +72,7 @@ export class LocalCluster {
     this.startControlPlane();
     await this.ready();
     caFiles.set(this.server, this.caFile);
+    this.joinToken = await this.createToken();
     this.startAgent();
     await this.connected();
   }
@@ -85,12 +86,22 @@ export class LocalCluster {
 
   startAgent(extra: string[] = []): BerthProcess {
     this.agent = new BerthProcess('agent', this.agentScript, [
-      '--server', this.server, '--data-dir', this.agentDataDir, '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--stats-interval', '2', '--ca-file', this.caFile,
+      '--server', this.server, '--data-dir', this.agentDataDir, '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--stats-interval', '2', '--token', this.joinToken,
       ...(this.dockerHost ? ['--docker-host', this.dockerHost] : []),
       ...this.agentArgs,
       ...extra,
     ]);
     return this.agent;
+  }
+
+  /** A join token the agents use (TLS and mTLS are on, as in production). */
+  joinToken = '';
+
+  /** A new join token, as an operator makes one. */
+  async createToken(uses = 10): Promise<string> {
+    const r = await berth(this.server, ['token', 'create', '--uses', String(uses), '--ttl', '1h']);
+    if (r.code !== 0) throw new Error(`token create failed: ${r.stderr}${this.diagnostics()}`);
+    return r.stdout.trim();
   }
 
   /** The cluster CA the control plane made at its first start (TLS is on, as in production). */

@@ -54,7 +54,8 @@ describe.runIf(run)('first task, end to end', () => {
     ]);
 
   const caFile = () => join(work, 'cp', 'pki', 'ca.crt');
-  const startAgent = () => new BerthProcess('agent', 'apps/agent/dist/main.js', ['--server', server, '--data-dir', join(work, 'agent'), '--label', 'room=lab', '--ca-file', caFile()]);
+  let token = '';
+  const startAgent = () => new BerthProcess('agent', 'apps/agent/dist/main.js', ['--server', server, '--data-dir', join(work, 'agent'), '--label', 'room=lab', '--token', token]);
 
   const ready = () =>
     waitFor(`control plane ready on ${httpPort}`, async () => {
@@ -72,6 +73,7 @@ describe.runIf(run)('first task, end to end', () => {
     cp = startControlPlane();
     await ready();
     caFiles.set(server, caFile());
+    token = (await berth(server, ['token', 'create', '--uses', '5'])).stdout.trim();
     agent = startAgent();
     await waitFor('the node to register', async () => {
       const r = await berth(server, ['node', 'ls', '--output', 'json']);

@@ -187,7 +187,7 @@ describe.runIf(run)('services on the real engine', () => {
     await call('createService', { serviceJson: JSON.stringify({ serviceName: 'mon', taskDefinition: 'svc-mon', schedulingStrategy: 'DAEMON' }) });
     await steady('mon', (s) => s.desiredCount === 1);
     const second = new BerthProcess('agent-2', 'apps/agent/dist/main.js', [
-      '--server', cluster.server, '--data-dir', join(cluster.work, 'agent-2'), '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--ca-file', cluster.caFile,
+      '--server', cluster.server, '--data-dir', join(cluster.work, 'agent-2'), '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--token', await cluster.createToken(1),
     ]);
     extraAgents.push(second);
     const s = await steady('mon', (x) => x.desiredCount === 2 && x.runningCount === 2);

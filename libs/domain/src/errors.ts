@@ -22,7 +22,7 @@ function renderValue(v: unknown): string {
 }
 
 /** Kinds map onto gRPC status codes (and later ECS exception names) at the edge. */
-export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable';
+export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable' | 'unauthenticated' | 'denied';
 
 export class BerthError extends Error {
   constructor(
@@ -41,6 +41,16 @@ export function invalid(message: string, fieldErrors: FieldError[] = []): BerthE
 
 export function notFound(message: string): BerthError {
   return new BerthError('not-found', message);
+}
+
+/** Who is asking could not be established (a bad or expired token, no certificate). */
+export function unauthenticated(message: string): BerthError {
+  return new BerthError('unauthenticated', message);
+}
+
+/** Who is asking is known and may not do this (a revoked node, another node's identity). */
+export function denied(message: string): BerthError {
+  return new BerthError('denied', message);
 }
 
 export function conflict(message: string): BerthError {

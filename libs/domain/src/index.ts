@@ -9,3 +9,4 @@ export * from './overrides.js';
 export * from './task-health.js';
 export * from './service.js';
 export * from './secrets.js';
+export * from './join-token.js';

@@ -11,3 +11,4 @@ export * from './tasks.js';
 export * from './events.js';
 export * from './services.js';
 export * from './secrets.js';
+export * from './join.js';

@@ -26,6 +26,8 @@ import {
   registerTaskDefinitionOp,
   resolveTaskDefinition,
 } from '../services/task-definitions.js';
+import { createJoinTokenOp, deleteJoinTokenOp, listJoinTokensOp, revokeNodeOp } from '../services/join.js';
+import type { JoinTokenRecord } from '@berth/store';
 import { deleteRoleOp, deleteSecretOp, listRolesOp, listSecretsOp, putRoleOp, putSecretOp } from '../services/secrets.js';
 import { createServiceOp, deleteServiceOp, describeServicesOp, listServicesOp, updateServiceOp } from '../services/services.js';
 import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
@@ -159,6 +161,17 @@ export function controlService(
       await deleteRoleOp(ctx, req.name);
       return {};
     }),
+
+    createJoinToken: unary('CreateJoinToken', async (req) => {
+      const r = await createJoinTokenOp(ctx, req);
+      return { token: r.token, info: joinTokenView(r.record) };
+    }),
+    listJoinTokens: unary('ListJoinTokens', async () => ({ tokens: (await listJoinTokensOp(ctx)).map(joinTokenView) })),
+    deleteJoinToken: unary('DeleteJoinToken', async (req) => {
+      await deleteJoinTokenOp(ctx, req.id);
+      return {};
+    }),
+    revokeNode: unary('RevokeNode', async (req) => ({ certificatesRevoked: await revokeNodeOp(ctx, req) })),
     describeTasks: unary('DescribeTasks', async (req) => {
       const r = await describeTasksOp(ctx, req);
       return { tasks: r.found.map((t) => taskView(a, t)), failures: r.missing.map(missingFailure) };
@@ -270,4 +283,8 @@ function toOverrides(o: ProtoTaskOverride | undefined): TaskOverride | undefined
       memoryReservation: c.memoryReservation,
     })),
   };
+}
+
+function joinTokenView(t: JoinTokenRecord) {
+  return { id: t.id, cluster: t.cluster, usesLeft: t.usesLeft ?? 0, unlimited: t.usesLeft === null, expiresAt: t.expiresAt, labels: t.labels };
 }

@@ -2,6 +2,7 @@ import type { ArnContext, Clock, Random } from '@berth/domain';
 import type { Database } from '@berth/store';
 import type { Logger } from 'pino';
 import type { Keyring } from '../secrets/keyring.js';
+import type { ClusterPki } from '../pki/cluster-pki.js';
 
 /**
  * What every application service needs. The ways in (gRPC API, later the ECS
@@ -17,6 +18,10 @@ export interface AppContext {
   nodesChanged(nodeIds: Iterable<string>): void;
   /** Seals and opens secrets (absent: secrets cannot be written or used). */
   keyring?: Keyring;
+  /** The cluster PKI when TLS is on (joins are signed with it). */
+  pki?: ClusterPki;
+  /** Ends a node's live session (a revoked node). */
+  endSession?(nodeId: string, reason: string): void;
   /** Asks the service controller to look at these services of a cluster again (all of the cluster's when no names). */
   servicesChanged?(cluster: string, names?: string[]): void;
 }

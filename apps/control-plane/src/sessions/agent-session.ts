@@ -11,7 +11,9 @@ import {
   type Hello,
   type TaskStatus,
 } from '@berth/proto';
-import { desiredTasksForNode, getNode, saveNodeUsage, setAckedGeneration, type NodeRecord, type TaskRecord } from '@berth/store';
+import { appendEvents, desiredTasksForNode, getNode, getNodeCertificate, saveNodeUsage, setAckedGeneration, type NodeRecord, type TaskRecord } from '@berth/store';
+import { AGENT_ROLE } from '@berth/transport/pki';
+import { normalizeSerial } from '../services/join.js';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AppContext } from '../services/context.js';
@@ -31,6 +33,8 @@ export interface SessionSettings {
   usageWriteIntervalMs: number;
   /** The first message must be a hello within this time. */
   helloTimeoutMs: number;
+  /** Agents must present a node certificate from the cluster CA (mTLS; on whenever TLS is). */
+  requireAgentCert?: boolean;
 }
 
 type Call = ServerDuplexStream<ConnectRequest, ConnectResponse>;
@@ -116,11 +120,13 @@ export class AgentSession {
     }
     const f = h.facts;
     if (!f) throw new ProtocolError('hello without node facts');
+    const identity = await this.identify(h);
+    if (!identity) return;
     const node = await registerNodeOp(
       this.ctx,
       {
-        nodeId: h.nodeId,
-        cluster: h.cluster,
+        nodeId: identity.nodeId,
+        cluster: identity.cluster,
         agentVersion: h.agentVersion,
         protocolVersion: h.protocolVersion,
         facts: {
@@ -135,7 +141,7 @@ export class AgentSession {
           diskTotalMib: f.diskTotalMib,
           dockerVersion: f.dockerVersion,
         },
-        labels: h.labels,
+        labels: { ...identity.labels, ...h.labels },
         registeredCpu: f.registeredCpu,
         registeredMemory: f.registeredMemoryMib,
       },
@@ -164,6 +170,61 @@ export class AgentSession {
       'agent connected',
     );
     this.pushDesiredState();
+  }
+
+  /**
+   * Who the agent is. With mTLS the node certificate says it (CN = node id,
+   * OU = cluster): a hello naming another node or cluster is refused, as is a
+   * revoked certificate. A second live session of the same node (a cloned SD
+   * card: both heartbeat) is refused and raised as an event; a session whose
+   * heartbeats stopped is taken over (the agent reconnected).
+   */
+  private async identify(h: Hello): Promise<{ nodeId: string; cluster: string; labels: Record<string, string> } | undefined> {
+    let nodeId = h.nodeId;
+    let cluster = h.cluster;
+    let labels: Record<string, string> = {};
+    if (this.settings.requireAgentCert) {
+      const peer = this.call.getAuthContext?.().sslPeerCertificate;
+      if (!peer) {
+        void this.fail(status.UNAUTHENTICATED, 'this control plane requires a node certificate: join with a token (berth-agent join --server HOST:7400 --token TOKEN; berth token create makes one)');
+        return undefined;
+      }
+      const subject = peer.subject as unknown as Record<string, string>;
+      if (subject.O !== AGENT_ROLE) {
+        void this.fail(status.PERMISSION_DENIED, `the certificate is for ${JSON.stringify(subject.O)}, not a node agent`);
+        return undefined;
+      }
+      const record = await getNodeCertificate(this.ctx.db.sql, normalizeSerial(peer.serialNumber));
+      if (!record || record.revokedAt) {
+        void this.fail(status.PERMISSION_DENIED, `the node certificate of ${subject.CN} is ${record ? 'revoked' : 'unknown to this control plane'}; join again with a new token`);
+        return undefined;
+      }
+      if (h.nodeId && h.nodeId !== record.nodeId) {
+        void this.fail(status.PERMISSION_DENIED, `the hello names node ${h.nodeId}, but the certificate is node ${record.nodeId}`);
+        return undefined;
+      }
+      if (h.cluster && h.cluster !== record.cluster) {
+        void this.fail(status.PERMISSION_DENIED, `the hello names cluster ${h.cluster}, but node ${record.nodeId} joined cluster ${record.cluster}`);
+        return undefined;
+      }
+      nodeId = record.nodeId;
+      cluster = record.cluster;
+      labels = record.labels;
+    }
+    const live = nodeId ? this.registry.get(nodeId) : undefined;
+    const now = this.ctx.clock.now().getTime();
+    if (live && live !== this && live.registered && now - live.lastHeartbeatAt < 2 * this.settings.heartbeatIntervalMs) {
+      await appendEvents(this.ctx.db.sql, [
+        { cluster: live.clusterName ?? cluster, kind: 'node.duplicate-session', subject: nodeId, message: `node ${nodeId}: a second agent with the same identity tried to connect while the first is alive (a copied data directory or SD card?); refused` },
+      ]);
+      void this.fail(status.FAILED_PRECONDITION, `node ${nodeId} already has a live session: another agent uses this identity (a copied data directory or SD card?); refused`);
+      return undefined;
+    }
+    return { nodeId, cluster, labels };
+  }
+
+  get clusterName(): string | undefined {
+    return this.node?.cluster;
   }
 
   private async onHeartbeat(hb: Heartbeat): Promise<void> {

@@ -5,6 +5,7 @@ import { listIndexes } from './004-list-indexes.js';
 import { placement } from './005-placement.js';
 import { services } from './006-services.js';
 import { secrets } from './007-secrets.js';
+import { join } from './008-join.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'placement', sql: placement },
   { version: 6, name: 'services', sql: services },
   { version: 7, name: 'secrets', sql: secrets },
+  { version: 8, name: 'join', sql: join },
 ];
