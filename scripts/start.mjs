@@ -4,7 +4,7 @@
 // keep running (the agent adopts them when it starts again).
 import { spawn, spawnSync } from 'node:child_process';
 import { homedir } from 'node:os';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -78,7 +78,10 @@ function shutdown(code = 0) {
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
-start('control-plane', 36, 'apps/control-plane/dist/main.js', ['--listen', listen, '--grpc-port', grpcPort, '--http-port', httpPort, '--data-dir', dataDir]);
+// At the first start the control plane makes the first admin API token; it goes into the local user's
+// CLI context below (and the file is removed), so it is shown nowhere else.
+const bootstrapTokenFile = join(dataDir, 'bootstrap-admin-token');
+start('control-plane', 36, 'apps/control-plane/dist/main.js', ['--listen', listen, '--grpc-port', grpcPort, '--http-port', httpPort, '--data-dir', dataDir, '--bootstrap-token-file', bootstrapTokenFile]);
 
 // Start the agent once the control plane is ready, then tell the user what to do next.
 const readyUrl = `http://127.0.0.1:${httpPort}/readyz`;
@@ -107,7 +110,13 @@ try {
 } catch {
   // none yet
 }
-config.contexts = { ...(config.contexts ?? {}), local: { server: `127.0.0.1:${grpcPort}`, ca: readFileSync(caFile, 'utf8') } };
+const previous = config.contexts?.local;
+let token = previous?.server === `127.0.0.1:${grpcPort}` ? previous.token : undefined;
+if (existsSync(bootstrapTokenFile)) {
+  token = readFileSync(bootstrapTokenFile, 'utf8').trim();
+  rmSync(bootstrapTokenFile);
+}
+config.contexts = { ...(config.contexts ?? {}), local: { server: `127.0.0.1:${grpcPort}`, ca: readFileSync(caFile, 'utf8'), ...(token ? { token } : {}) } };
 config.current ??= 'local';
 mkdirSync(dirname(configFile), { recursive: true, mode: 0o700 });
 writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });

@@ -12,6 +12,8 @@ export interface CliContext {
   /** The cluster CA, PEM. */
   ca?: string;
   insecure?: boolean;
+  /** The API token (berth login --token). */
+  token?: string;
 }
 
 export interface CliConfig {

@@ -4,6 +4,7 @@ import type { Api } from './client.js';
 import { clusterCommands } from './commands/cluster.js';
 import { loginCommands } from './commands/login.js';
 import { tokenCommands } from './commands/token.js';
+import { apiTokenCommands } from './commands/apitoken.js';
 import { eventCommands } from './commands/events.js';
 import { logsCommands } from './commands/logs.js';
 import { nodeCommands } from './commands/node.js';
@@ -17,11 +18,12 @@ import { CliError, describeError, UsageError } from './errors.js';
 import { currentContext, type CliContext } from './cli-config.js';
 import type { ClientTls } from '@berth/transport';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands, ...tokenCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands, ...tokenCommands, ...apiTokenCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },
   ca: { type: 'string' },
+  token: { type: 'string' },
   insecure: { type: 'boolean' },
   cluster: { type: 'string' },
   output: { type: 'string', short: 'o' },
@@ -39,6 +41,7 @@ ${verbs.join('\n')}
 Global flags:
   --server HOST[:PORT]   control plane (default: the current context's, else 127.0.0.1:7400; BERTH_SERVER)
   --ca FILE              the cluster CA to trust (the control plane's DATA_DIR/pki/ca.crt; BERTH_CA)
+  --token TOKEN          API token (BERTH_TOKEN; berth login keeps one in the context)
   --insecure             plaintext, for a control plane started with --insecure (BERTH_INSECURE=1)
   --cluster NAME         cluster (default "default"; BERTH_CLUSTER)
   -o, --output FORMAT    table (default) or json
@@ -97,7 +100,8 @@ export async function runCli(argv: string[], io: Io, makeApi: (server: string, t
       }
     }
     const insecure = v.insecure === true || env.BERTH_INSECURE === '1' || (!caFile && context?.insecure === true);
-    const tls: ClientTls = insecure ? { insecure: true } : { caPem: caPem ?? context?.ca };
+    const token = (v.token as string | undefined) ?? env.BERTH_TOKEN ?? context?.token;
+    const tls: ClientTls = insecure ? { insecure: true } : { caPem: caPem ?? context?.ca, ...(token ? { token } : {}) };
     const api = makeApi(server, tls);
     let code: void | number;
     try {

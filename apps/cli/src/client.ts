@@ -42,6 +42,9 @@ export interface Api {
   listJoinTokens(r: Partial<proto.ListJoinTokensRequest>): Promise<proto.ListJoinTokensResponse>;
   deleteJoinToken(r: Partial<proto.DeleteJoinTokenRequest>): Promise<proto.DeleteJoinTokenResponse>;
   revokeNode(r: Partial<proto.RevokeNodeRequest>): Promise<proto.RevokeNodeResponse>;
+  createApiToken(r: Partial<proto.CreateApiTokenRequest>): Promise<proto.CreateApiTokenResponse>;
+  listApiTokens(r: Partial<proto.ListApiTokensRequest>): Promise<proto.ListApiTokensResponse>;
+  deleteApiToken(r: Partial<proto.DeleteApiTokenRequest>): Promise<proto.DeleteApiTokenResponse>;
   /** Streams events to `onEvent`; resolves when the server ends the stream (never, when following). */
   watchEvents(r: Partial<proto.WatchEventsRequest>, onEvent: (e: proto.Event) => void): Promise<void>;
   /**
@@ -62,6 +65,7 @@ const METHODS = [
   'createService', 'updateService', 'deleteService', 'describeServices', 'listServices',
   'putSecret', 'listSecrets', 'deleteSecret', 'putRole', 'listRoles', 'deleteRole',
   'createJoinToken', 'listJoinTokens', 'deleteJoinToken', 'revokeNode',
+  'createApiToken', 'listApiTokens', 'deleteApiToken',
 ] as const;
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void;

@@ -20,6 +20,9 @@ export function describeError(err: unknown, server: string): { message: string; 
         };
       case status.DEADLINE_EXCEEDED:
         return { message: `the control plane at ${server} did not answer in time`, code: 1 };
+      case status.UNAUTHENTICATED:
+      case status.PERMISSION_DENIED:
+      case status.RESOURCE_EXHAUSTED:
       case status.INVALID_ARGUMENT:
       case status.NOT_FOUND:
       case status.FAILED_PRECONDITION:

@@ -33,7 +33,7 @@ describe('join and node identity', () => {
     });
     target = `localhost:${cp.grpcPort}`;
     caPem = cp.pki!.ca.certPem;
-    control = new ControlServiceClient(target, clientCredentials({ caPem }));
+    control = new ControlServiceClient(target, clientCredentials({ caPem, token: cp.bootstrapToken }));
   });
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ Options:
   --advertise-address ADDR   a name or address agents and users dial, added to the server certificate
                              (repeatable; loopback, the hostname and the host's addresses are always in)
   --tls-san NAME             another name or address for the server certificate (repeatable)
+  --bootstrap-token-file F   at the first start (no API token yet), also write the first admin token
+                             there (0600) besides printing it once
   --log-level LEVEL          trace, debug, info, warn, error (default info; BERTH_LOG_LEVEL)
   -h, --help                 this help
 `;
@@ -53,6 +56,7 @@ try {
       insecure: { type: 'boolean' },
       'advertise-address': { type: 'string', multiple: true },
       'tls-san': { type: 'string', multiple: true },
+      'bootstrap-token-file': { type: 'string' },
       'heartbeat-interval': { type: 'string' },
       'reconnect-allowance': { type: 'string' },
       'log-level': { type: 'string' },
@@ -85,6 +89,12 @@ try {
     secretsKeyFile: args['secrets-key-file'] ?? env.BERTH_SECRETS_KEY_FILE,
     tls: !(args.insecure ?? env.BERTH_INSECURE === '1'),
     tlsNames: [...(args['advertise-address'] ?? []), ...(args['tls-san'] ?? [])],
+    onBootstrapToken: (token) => {
+      // Printed once, not logged: logs are kept and shipped; this is the key to the cluster.
+      process.stderr.write(`\nberth: the first admin API token (shown once, stored only as a hash):\n\n    ${token}\n\n  berth login --server HOST:${args['grpc-port'] ?? DEFAULT_GRPC_PORT} --ca DATA_DIR/pki/ca.crt --token ${token.slice(0, 12)}...\n\n`);
+      const file = args['bootstrap-token-file'];
+      if (file) writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    },
     secretsKeys: env.BERTH_SECRETS_KEYS,
     dataDir: args['data-dir'] ?? env.BERTH_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth'),
     heartbeatIntervalMs: hb * 1000,

@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_ARN_CONTEXT, systemClock, type ArnContext, type Clock, type Random } from '@berth/domain';
 import { AgentServiceService, ConnectRequest, type GetCaRequest, type GetCaResponse, type JoinRequest, type JoinResponse } from '@berth/proto';
-import { disconnectAllNodes, migrate, openDatabase, type Database } from '@berth/store';
+import { countApiTokens, disconnectAllNodes, migrate, openDatabase, type Database } from '@berth/store';
 import { serverChannelOptions } from '@berth/transport';
 import { experimental, Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { CertificateProvider } from '@grpc/grpc-js/build/src/certificate-provider.js';
@@ -15,7 +15,8 @@ import { defaultServerNames, loadOrCreatePki, type ClusterPki } from './pki/clus
 import { resealSecrets } from './services/secrets.js';
 import { joinOp } from './services/join.js';
 import { toServiceError } from './grpc/errors.js';
-import { controlService, guardedControlServiceDefinition } from './grpc/control-service.js';
+import { controlService, guardedControlServiceDefinition, withAuth } from './grpc/control-service.js';
+import { Authenticator, createApiTokenOp } from './grpc/auth.js';
 import type { WatchSettings } from './events/watch-events.js';
 import { startHealthServer } from './http/health-server.js';
 import type { AppContext } from './services/context.js';
@@ -42,6 +43,13 @@ export interface ControlPlaneOptions {
   tls?: boolean;
   /** Names and addresses the server certificate covers besides the defaults (loopback, hostname, host addresses). */
   tlsNames?: string[];
+  /**
+   * API tokens required on the control API (default: when TLS is on; a token
+   * over plaintext would be readable on the wire). With no token yet, an admin
+   * token is made at start and handed to `onBootstrapToken` (once).
+   */
+  auth?: boolean;
+  onBootstrapToken?: (token: string) => void;
   /** Secrets keys: a key file, else BERTH_SECRETS_KEYS, else <dataDir>/secrets.key (made at first start). */
   secretsKeyFile?: string;
   secretsKeys?: string;
@@ -72,6 +80,8 @@ export interface ControlPlane {
   keyring: Keyring;
   /** The cluster PKI when TLS is on. */
   pki?: ClusterPki;
+  /** The admin token made at this start, when the store had none (tests; main prints it once). */
+  bootstrapToken?: string;
   close(): Promise<void>;
 }
 
@@ -122,7 +132,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
 
   const shutdown = new AbortController();
   const server = new Server(serverChannelOptions);
-  server.addService(guardedControlServiceDefinition(), controlService(ctx, shutdown.signal, o.watch, sessions));
+  const auth = o.auth ?? pki !== undefined;
+  let bootstrapToken: string | undefined;
+  if (auth && (await countApiTokens(db.sql)) === 0) {
+    bootstrapToken = (await createApiTokenOp(ctx, { name: 'bootstrap-admin', role: 'admin' })).token;
+    o.onBootstrapToken?.(bootstrapToken);
+  }
+  const handlers = controlService(ctx, shutdown.signal, o.watch, sessions);
+  server.addService(guardedControlServiceDefinition(), auth ? withAuth(handlers, new Authenticator(ctx), log) : handlers);
   server.addService(loggingDecoder(AgentServiceService, log), {
     connect: (call: ServerDuplexStream<ConnectRequest, never>) => new AgentSession(ctx, sessions, call as never, settings),
     getCa: (_call: ServerUnaryCall<GetCaRequest, GetCaResponse>, callback: sendUnaryData<GetCaResponse>) =>
@@ -195,6 +212,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     services,
     keyring,
     pki,
+    bootstrapToken,
     close: async () => {
       clearInterval(resync);
       services.stop();

@@ -2,7 +2,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlServiceClient, ListClustersRequest, type ListClustersResponse } from '@berth/proto';
+import { ControlServiceClient, CreateApiTokenRequest, ListClustersRequest, type ListClustersResponse } from '@berth/proto';
 import { clientCredentials, type ClientTls } from '@berth/transport';
 import { caHash, createCa } from '@berth/transport/pki';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
@@ -22,6 +22,7 @@ describe('TLS', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'berth-tls-'));
     cp = await start();
+    (globalThis as { __bootstrap?: string }).__bootstrap = cp.bootstrapToken;
   });
   afterAll(async () => {
     await cp.close();
@@ -50,8 +51,8 @@ describe('TLS', () => {
     expect(cp.pki!.caHash).toBe(caHash(readFileSync(join(pki, 'ca.crt'), 'utf8')));
   });
 
-  it('answers a client that trusts the cluster CA, and no other', async () => {
-    const ok = await list({ caPem: cp.pki!.ca.certPem });
+  it('answers a client that trusts the cluster CA (with an API token), and no other', async () => {
+    const ok = await list({ caPem: cp.pki!.ca.certPem, token: cp.bootstrapToken });
     expect((ok as ListClustersResponse).clusterArns).toContain('arn:aws:ecs:local:000000000000:cluster/default');
     expect(((await list({ insecure: true })) as ServiceError).code).toBe(status.UNAVAILABLE);
     expect(((await list({ caPem: createCa('impostor').certPem })) as ServiceError).code).toBe(status.UNAVAILABLE);
@@ -65,9 +66,40 @@ describe('TLS', () => {
 
   it('keeps the same CA across restarts', async () => {
     const before = cp.pki!.caHash;
+    const first = cp.bootstrapToken;
     await cp.close();
     cp = await start();
     expect(cp.pki!.caHash).toBe(before);
-    expect(((await list({ caPem: cp.pki!.ca.certPem })) as ListClustersResponse).clusterArns.length).toBeGreaterThan(0);
+    expect(cp.bootstrapToken).toBeUndefined(); // made once, at the first start
+    const again = await list({ caPem: cp.pki!.ca.certPem, token: first });
+    expect((again as ListClustersResponse).clusterArns.length).toBeGreaterThan(0);
+  });
+
+  it('API tokens: roles decide, denials say why, failed authentication is rate limited', async () => {
+    const admin = { caPem: cp.pki!.ca.certPem, token: undefined as string | undefined };
+    // The bootstrap token of this store was made at the first start (kept by the previous test's restart).
+    const tokens = new Map<string, string>();
+    const make = async (role: string, token: string) => {
+      const client = new ControlServiceClient(`localhost:${cp.grpcPort}`, clientCredentials({ caPem: admin.caPem, token }));
+      return new Promise<{ token: string } | ServiceError>((resolve) =>
+        client.createApiToken(CreateApiTokenRequest.fromPartial({ name: `${role}-user`, role }), new Metadata(), (err, res) => {
+          client.close();
+          resolve(err ?? res!);
+        }),
+      );
+    };
+    const root = (globalThis as { __bootstrap?: string }).__bootstrap!;
+    for (const role of ['viewer', 'operator']) tokens.set(role, ((await make(role, root)) as { token: string }).token);
+    expect(((await list({ caPem: admin.caPem, token: tokens.get('viewer') })) as ListClustersResponse).clusterArns.length).toBeGreaterThan(0);
+    const denied = (await make('admin', tokens.get('operator')!)) as ServiceError;
+    expect(denied.code).toBe(status.PERMISSION_DENIED);
+    expect(denied.details).toMatch(/^CreateApiToken needs the admin role; token [0-9a-f]{16} \(operator-user\) is operator$/);
+    const noToken = (await list({ caPem: admin.caPem })) as ServiceError;
+    expect(noToken.code).toBe(status.UNAUTHENTICATED);
+    expect(noToken.details).toMatch(/^an API token is needed/);
+    let last: ServiceError | undefined;
+    for (let i = 0; i < 12; i++) last = (await list({ caPem: admin.caPem, token: `berth_${'0'.repeat(16)}_${'0'.repeat(32)}` })) as ServiceError;
+    expect(last!.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(last!.details).toMatch(/too many failed authentications/);
   });
 });

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@berth/testing';
-import { berth, berthJson, BerthProcess, caFiles } from './processes.js';
+import { berth, berthJson, BerthProcess, caFiles, tokenFiles } from './processes.js';
 
 export interface TaskJson {
   taskArn: string;
@@ -72,6 +72,7 @@ export class LocalCluster {
     this.startControlPlane();
     await this.ready();
     caFiles.set(this.server, this.caFile);
+    tokenFiles.set(this.server, this.adminTokenFile);
     this.joinToken = await this.createToken();
     this.startAgent();
     await this.connected();
@@ -79,7 +80,7 @@ export class LocalCluster {
 
   startControlPlane(): BerthProcess {
     this.cp = new BerthProcess('control-plane', 'apps/control-plane/dist/main.js', [
-      '--listen', '127.0.0.1', '--grpc-port', String(this.grpcPort), '--http-port', String(this.httpPort), '--data-dir', join(this.work, 'cp'), '--heartbeat-interval', '1',
+      '--listen', '127.0.0.1', '--grpc-port', String(this.grpcPort), '--http-port', String(this.httpPort), '--data-dir', join(this.work, 'cp'), '--heartbeat-interval', '1', '--bootstrap-token-file', this.adminTokenFile,
     ]);
     return this.cp;
   }
@@ -102,6 +103,16 @@ export class LocalCluster {
     const r = await berth(this.server, ['token', 'create', '--uses', String(uses), '--ttl', '1h']);
     if (r.code !== 0) throw new Error(`token create failed: ${r.stderr}${this.diagnostics()}`);
     return r.stdout.trim();
+  }
+
+  /** Where the control plane writes its first admin API token (API auth is on, as in production). */
+  get adminTokenFile(): string {
+    return join(this.work, 'admin-token');
+  }
+
+  /** The admin API token. */
+  adminToken(): string {
+    return readFileSync(this.adminTokenFile, 'utf8').trim();
   }
 
   /** The cluster CA the control plane made at its first start (TLS is on, as in production). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, requireDocker, TEST_IMAGE, waitFor } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { berth, berthJson, BerthProcess, caFiles, repoRoot } from './processes.js';
+import { berth, berthJson, BerthProcess, caFiles, repoRoot, tokenFiles } from './processes.js';
 
 /**
  * The walking skeleton, end to end: control plane and agent as processes, the
@@ -50,7 +50,7 @@ describe.runIf(run)('first task, end to end', () => {
 
   const startControlPlane = () =>
     new BerthProcess('control-plane', 'apps/control-plane/dist/main.js', [
-      '--listen', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--data-dir', join(work, 'cp'), '--heartbeat-interval', '1', '--reconnect-allowance', '0',
+      '--listen', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--data-dir', join(work, 'cp'), '--heartbeat-interval', '1', '--reconnect-allowance', '0', '--bootstrap-token-file', join(work, 'admin-token'),
     ]);
 
   const caFile = () => join(work, 'cp', 'pki', 'ca.crt');
@@ -73,6 +73,7 @@ describe.runIf(run)('first task, end to end', () => {
     cp = startControlPlane();
     await ready();
     caFiles.set(server, caFile());
+    tokenFiles.set(server, join(work, 'admin-token'));
     token = (await berth(server, ['token', 'create', '--uses', '5'])).stdout.trim();
     agent = startAgent();
     await waitFor('the node to register', async () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const repoRoot = join(import.meta.dirname, '..', '..', '..');
@@ -50,12 +51,16 @@ export interface CliResult {
 
 /** The cluster CA of each control plane the tests started (server -> CA file), so the CLI trusts it. */
 export const caFiles = new Map<string, string>();
+/** The admin API token of each control plane the tests started (server -> token file, written at its first start). */
+export const tokenFiles = new Map<string, string>();
 
 /** Runs the `berth` CLI once (with the server's CA when the tests know it). */
 export function berth(server: string, args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     const ca = caFiles.get(server);
-    const p = spawn(process.execPath, [join(repoRoot, 'apps/cli/dist/main.js'), '--server', server, ...(ca ? ['--ca', ca] : []), ...args], {
+    const tokenFile = tokenFiles.get(server);
+    const token = tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined;
+    const p = spawn(process.execPath, [join(repoRoot, 'apps/cli/dist/main.js'), '--server', server, ...(ca ? ['--ca', ca] : []), ...(token ? ['--token', token] : []), ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

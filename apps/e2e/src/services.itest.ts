@@ -58,7 +58,7 @@ describe.runIf(run)('services on the real engine', () => {
 
   beforeAll(async () => {
     await cluster.start();
-    control = new ControlServiceClient(cluster.server, clientCredentials({ caPem: readFileSync(cluster.caFile, 'utf8') }));
+    control = new ControlServiceClient(cluster.server, clientCredentials({ caPem: readFileSync(cluster.caFile, 'utf8'), token: cluster.adminToken() }));
   });
   afterAll(async () => {
     // Services first, so no replacement is started while the processes stop.

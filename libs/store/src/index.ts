@@ -12,3 +12,4 @@ export * from './events.js';
 export * from './services.js';
 export * from './secrets.js';
 export * from './join.js';
+export * from './api-tokens.js';

@@ -1,4 +1,4 @@
-import { credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 
 /** Keepalive: notice a half-open connection (a NAT that silently drops) within ~30 s. */
 export const KEEPALIVE_TIME_MS = 20_000;
@@ -46,11 +46,23 @@ export interface ClientTls {
   insecure?: boolean;
   keyPem?: string;
   certPem?: string;
+  /** An API token, sent as `authorization: Bearer ...` on every call (TLS only). */
+  token?: string;
 }
 
 export function clientCredentials(t: ClientTls): ChannelCredentials {
   if (t.insecure) return credentials.createInsecure();
-  return credentials.createSsl(t.caPem ? Buffer.from(t.caPem) : null, t.keyPem ? Buffer.from(t.keyPem) : null, t.certPem ? Buffer.from(t.certPem) : null);
+  const ssl = credentials.createSsl(t.caPem ? Buffer.from(t.caPem) : null, t.keyPem ? Buffer.from(t.keyPem) : null, t.certPem ? Buffer.from(t.certPem) : null);
+  if (!t.token) return ssl;
+  const bearer = `Bearer ${t.token}`;
+  return credentials.combineChannelCredentials(
+    ssl,
+    credentials.createFromMetadataGenerator((_params, callback) => {
+      const md = new Metadata();
+      md.set('authorization', bearer);
+      callback(null, md);
+    }),
+  );
 }
 
 /**

@@ -27,7 +27,9 @@ import {
   resolveTaskDefinition,
 } from '../services/task-definitions.js';
 import { createJoinTokenOp, deleteJoinTokenOp, listJoinTokensOp, revokeNodeOp } from '../services/join.js';
-import type { JoinTokenRecord } from '@berth/store';
+import type { ApiTokenRecord, JoinTokenRecord } from '@berth/store';
+import type { Authenticator} from './auth.js';
+import { createApiTokenOp, deleteApiTokenOp, isCaller, listApiTokensOp } from './auth.js';
 import { deleteRoleOp, deleteSecretOp, listRolesOp, listSecretsOp, putRoleOp, putSecretOp } from '../services/secrets.js';
 import { createServiceOp, deleteServiceOp, describeServicesOp, listServicesOp, updateServiceOp } from '../services/services.js';
 import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
@@ -172,6 +174,16 @@ export function controlService(
       return {};
     }),
     revokeNode: unary('RevokeNode', async (req) => ({ certificatesRevoked: await revokeNodeOp(ctx, req) })),
+
+    createApiToken: unary('CreateApiToken', async (req) => {
+      const r = await createApiTokenOp(ctx, req);
+      return { token: r.token, info: apiTokenView(r.record) };
+    }),
+    listApiTokens: unary('ListApiTokens', async () => ({ tokens: (await listApiTokensOp(ctx)).map(apiTokenView) })),
+    deleteApiToken: unary('DeleteApiToken', async (req) => {
+      await deleteApiTokenOp(ctx, req.id);
+      return {};
+    }),
     describeTasks: unary('DescribeTasks', async (req) => {
       const r = await describeTasksOp(ctx, req);
       return { tasks: r.found.map((t) => taskView(a, t)), failures: r.missing.map(missingFailure) };
@@ -287,4 +299,36 @@ function toOverrides(o: ProtoTaskOverride | undefined): TaskOverride | undefined
 
 function joinTokenView(t: JoinTokenRecord) {
   return { id: t.id, cluster: t.cluster, usesLeft: t.usesLeft ?? 0, unlimited: t.usesLeft === null, expiresAt: t.expiresAt, labels: t.labels };
+}
+
+function apiTokenView(t: ApiTokenRecord) {
+  return { id: t.id, name: t.name, role: t.role, createdAt: t.createdAt, expiresAt: t.expiresAt ?? undefined, lastUsedAt: t.lastUsedAt ?? undefined };
+}
+
+/**
+ * Every control operation behind the API token check: the caller's token and
+ * role are checked before the handler runs (a denial is logged and answered).
+ */
+export function withAuth(handlers: ControlServiceServer, auth: Authenticator, log: AppContext['log']): ControlServiceServer {
+  const out: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(handlers) as [string, (...args: unknown[]) => unknown][]) {
+    const op = `${name[0]!.toUpperCase()}${name.slice(1)}`;
+    const def = (ControlServiceService as unknown as Record<string, { responseStream: boolean }>)[name]!;
+    if (def.responseStream) {
+      out[name] = (call: ServerWritableStream<unknown, unknown>) => {
+        auth.check(call.metadata, call.getPeer(), op).then(
+          (who) => (isCaller(who) ? handler(call) : call.emit('error', who)),
+          (err) => call.emit('error', toServiceError(err, log, op)),
+        );
+      };
+    } else {
+      out[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        auth.check(call.metadata, call.getPeer(), op).then(
+          (who) => (isCaller(who) ? handler(call, callback) : callback(who)),
+          (err) => callback(toServiceError(err, log, op)),
+        );
+      };
+    }
+  }
+  return out as unknown as ControlServiceServer;
 }

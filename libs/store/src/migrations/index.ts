@@ -6,6 +6,7 @@ import { placement } from './005-placement.js';
 import { services } from './006-services.js';
 import { secrets } from './007-secrets.js';
 import { join } from './008-join.js';
+import { apiTokens } from './009-api-tokens.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'services', sql: services },
   { version: 7, name: 'secrets', sql: secrets },
   { version: 8, name: 'join', sql: join },
+  { version: 9, name: 'api-tokens', sql: apiTokens },
 ];

@@ -493,6 +493,44 @@ export interface RevokeNodeResponse {
   certificatesRevoked: number;
 }
 
+export interface ApiTokenInfo {
+  id: string;
+  /** Who it is for. */
+  name: string;
+  /** admin, operator or viewer. */
+  role: string;
+  createdAt: Date | undefined;
+  expiresAt: Date | undefined;
+  lastUsedAt: Date | undefined;
+}
+
+export interface CreateApiTokenRequest {
+  name: string;
+  role: string;
+  /** 0: no expiry. */
+  ttlSeconds: number;
+}
+
+export interface CreateApiTokenResponse {
+  /** Shown once: only a hash of its secret is kept. */
+  token: string;
+  info: ApiTokenInfo | undefined;
+}
+
+export interface ListApiTokensRequest {
+}
+
+export interface ListApiTokensResponse {
+  tokens: ApiTokenInfo[];
+}
+
+export interface DeleteApiTokenRequest {
+  id: string;
+}
+
+export interface DeleteApiTokenResponse {
+}
+
 export interface Resource {
   name: string;
   /** INTEGER or STRINGSET, as in ECS. */
@@ -8063,6 +8101,599 @@ export const RevokeNodeResponse: MessageFns<RevokeNodeResponse> = {
   },
 };
 
+function createBaseApiTokenInfo(): ApiTokenInfo {
+  return { id: "", name: "", role: "", createdAt: undefined, expiresAt: undefined, lastUsedAt: undefined };
+}
+
+export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
+  encode(message: ApiTokenInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    if (message.lastUsedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastUsedAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApiTokenInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApiTokenInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lastUsedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApiTokenInfo {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      lastUsedAt: isSet(object.lastUsedAt)
+        ? fromJsonTimestamp(object.lastUsedAt)
+        : isSet(object.last_used_at)
+        ? fromJsonTimestamp(object.last_used_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ApiTokenInfo): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.lastUsedAt !== undefined) {
+      obj.lastUsedAt = message.lastUsedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApiTokenInfo>, I>>(base?: I): ApiTokenInfo {
+    return ApiTokenInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApiTokenInfo>, I>>(object: I): ApiTokenInfo {
+    const message = createBaseApiTokenInfo();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.role = object.role ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.lastUsedAt = object.lastUsedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreateApiTokenRequest(): CreateApiTokenRequest {
+  return { name: "", role: "", ttlSeconds: 0 };
+}
+
+export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
+  encode(message: CreateApiTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(24).uint32(message.ttlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateApiTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateApiTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateApiTokenRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: CreateApiTokenRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateApiTokenRequest>, I>>(base?: I): CreateApiTokenRequest {
+    return CreateApiTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateApiTokenRequest>, I>>(object: I): CreateApiTokenRequest {
+    const message = createBaseCreateApiTokenRequest();
+    message.name = object.name ?? "";
+    message.role = object.role ?? "";
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateApiTokenResponse(): CreateApiTokenResponse {
+  return { token: "", info: undefined };
+}
+
+export const CreateApiTokenResponse: MessageFns<CreateApiTokenResponse> = {
+  encode(message: CreateApiTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.info !== undefined) {
+      ApiTokenInfo.encode(message.info, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateApiTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateApiTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.info = ApiTokenInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateApiTokenResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      info: isSet(object.info) ? ApiTokenInfo.fromJSON(object.info) : undefined,
+    };
+  },
+
+  toJSON(message: CreateApiTokenResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.info !== undefined) {
+      obj.info = ApiTokenInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateApiTokenResponse>, I>>(base?: I): CreateApiTokenResponse {
+    return CreateApiTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateApiTokenResponse>, I>>(object: I): CreateApiTokenResponse {
+    const message = createBaseCreateApiTokenResponse();
+    message.token = object.token ?? "";
+    message.info = (object.info !== undefined && object.info !== null)
+      ? ApiTokenInfo.fromPartial(object.info)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListApiTokensRequest(): ListApiTokensRequest {
+  return {};
+}
+
+export const ListApiTokensRequest: MessageFns<ListApiTokensRequest> = {
+  encode(_: ListApiTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListApiTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListApiTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListApiTokensRequest {
+    return {};
+  },
+
+  toJSON(_: ListApiTokensRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListApiTokensRequest>, I>>(base?: I): ListApiTokensRequest {
+    return ListApiTokensRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListApiTokensRequest>, I>>(_: I): ListApiTokensRequest {
+    const message = createBaseListApiTokensRequest();
+    return message;
+  },
+};
+
+function createBaseListApiTokensResponse(): ListApiTokensResponse {
+  return { tokens: [] };
+}
+
+export const ListApiTokensResponse: MessageFns<ListApiTokensResponse> = {
+  encode(message: ListApiTokensResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tokens) {
+      ApiTokenInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListApiTokensResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListApiTokensResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokens.push(ApiTokenInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListApiTokensResponse {
+    return {
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => ApiTokenInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListApiTokensResponse): unknown {
+    const obj: any = {};
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens.map((e) => ApiTokenInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListApiTokensResponse>, I>>(base?: I): ListApiTokensResponse {
+    return ListApiTokensResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListApiTokensResponse>, I>>(object: I): ListApiTokensResponse {
+    const message = createBaseListApiTokensResponse();
+    message.tokens = object.tokens?.map((e) => ApiTokenInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteApiTokenRequest(): DeleteApiTokenRequest {
+  return { id: "" };
+}
+
+export const DeleteApiTokenRequest: MessageFns<DeleteApiTokenRequest> = {
+  encode(message: DeleteApiTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteApiTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteApiTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteApiTokenRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: DeleteApiTokenRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteApiTokenRequest>, I>>(base?: I): DeleteApiTokenRequest {
+    return DeleteApiTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteApiTokenRequest>, I>>(object: I): DeleteApiTokenRequest {
+    const message = createBaseDeleteApiTokenRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteApiTokenResponse(): DeleteApiTokenResponse {
+  return {};
+}
+
+export const DeleteApiTokenResponse: MessageFns<DeleteApiTokenResponse> = {
+  encode(_: DeleteApiTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteApiTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteApiTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteApiTokenResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteApiTokenResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteApiTokenResponse>, I>>(base?: I): DeleteApiTokenResponse {
+    return DeleteApiTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteApiTokenResponse>, I>>(_: I): DeleteApiTokenResponse {
+    const message = createBaseDeleteApiTokenResponse();
+    return message;
+  },
+};
+
 function createBaseResource(): Resource {
   return { name: "", type: "", integerValue: 0, stringSetValue: [] };
 }
@@ -10822,6 +11453,39 @@ export const ControlServiceService = {
     responseSerialize: (value: RevokeNodeResponse): Buffer => Buffer.from(RevokeNodeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeNodeResponse => RevokeNodeResponse.decode(value),
   },
+  /** API tokens (bearer tokens with a role: admin, operator, viewer). */
+  createApiToken: {
+    path: "/berth.v1.ControlService/CreateApiToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateApiTokenRequest): Buffer =>
+      Buffer.from(CreateApiTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateApiTokenRequest => CreateApiTokenRequest.decode(value),
+    responseSerialize: (value: CreateApiTokenResponse): Buffer =>
+      Buffer.from(CreateApiTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateApiTokenResponse => CreateApiTokenResponse.decode(value),
+  },
+  listApiTokens: {
+    path: "/berth.v1.ControlService/ListApiTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListApiTokensRequest): Buffer => Buffer.from(ListApiTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListApiTokensRequest => ListApiTokensRequest.decode(value),
+    responseSerialize: (value: ListApiTokensResponse): Buffer =>
+      Buffer.from(ListApiTokensResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListApiTokensResponse => ListApiTokensResponse.decode(value),
+  },
+  deleteApiToken: {
+    path: "/berth.v1.ControlService/DeleteApiToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteApiTokenRequest): Buffer =>
+      Buffer.from(DeleteApiTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteApiTokenRequest => DeleteApiTokenRequest.decode(value),
+    responseSerialize: (value: DeleteApiTokenResponse): Buffer =>
+      Buffer.from(DeleteApiTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteApiTokenResponse => DeleteApiTokenResponse.decode(value),
+  },
   listContainerInstances: {
     path: "/berth.v1.ControlService/ListContainerInstances" as const,
     requestStream: false as const,
@@ -10953,6 +11617,10 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   deleteJoinToken: handleUnaryCall<DeleteJoinTokenRequest, DeleteJoinTokenResponse>;
   /** Ends a node's session and refuses its certificates from then on. */
   revokeNode: handleUnaryCall<RevokeNodeRequest, RevokeNodeResponse>;
+  /** API tokens (bearer tokens with a role: admin, operator, viewer). */
+  createApiToken: handleUnaryCall<CreateApiTokenRequest, CreateApiTokenResponse>;
+  listApiTokens: handleUnaryCall<ListApiTokensRequest, ListApiTokensResponse>;
+  deleteApiToken: handleUnaryCall<DeleteApiTokenRequest, DeleteApiTokenResponse>;
   listContainerInstances: handleUnaryCall<ListContainerInstancesRequest, ListContainerInstancesResponse>;
   describeContainerInstances: handleUnaryCall<DescribeContainerInstancesRequest, DescribeContainerInstancesResponse>;
   updateContainerInstancesState: handleUnaryCall<
@@ -11396,6 +12064,52 @@ export interface ControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeNodeResponse) => void,
+  ): ClientUnaryCall;
+  /** API tokens (bearer tokens with a role: admin, operator, viewer). */
+  createApiToken(
+    request: CreateApiTokenRequest,
+    callback: (error: ServiceError | null, response: CreateApiTokenResponse) => void,
+  ): ClientUnaryCall;
+  createApiToken(
+    request: CreateApiTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateApiTokenResponse) => void,
+  ): ClientUnaryCall;
+  createApiToken(
+    request: CreateApiTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateApiTokenResponse) => void,
+  ): ClientUnaryCall;
+  listApiTokens(
+    request: ListApiTokensRequest,
+    callback: (error: ServiceError | null, response: ListApiTokensResponse) => void,
+  ): ClientUnaryCall;
+  listApiTokens(
+    request: ListApiTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListApiTokensResponse) => void,
+  ): ClientUnaryCall;
+  listApiTokens(
+    request: ListApiTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListApiTokensResponse) => void,
+  ): ClientUnaryCall;
+  deleteApiToken(
+    request: DeleteApiTokenRequest,
+    callback: (error: ServiceError | null, response: DeleteApiTokenResponse) => void,
+  ): ClientUnaryCall;
+  deleteApiToken(
+    request: DeleteApiTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteApiTokenResponse) => void,
+  ): ClientUnaryCall;
+  deleteApiToken(
+    request: DeleteApiTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteApiTokenResponse) => void,
   ): ClientUnaryCall;
   listContainerInstances(
     request: ListContainerInstancesRequest,

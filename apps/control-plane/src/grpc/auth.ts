@@ -1,0 +1,156 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { invalid, notFound } from '@berth/domain';
+import { deleteApiToken, getApiToken, insertApiToken, listApiTokens, touchApiToken, type ApiRole, type ApiTokenRecord } from '@berth/store';
+import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { AppContext } from '../services/context.js';
+
+/**
+ * API authentication: bearer tokens (`authorization: Bearer berth_<id>_<secret>`)
+ * with a role. Only a SHA-256 of the secret is stored.
+ *
+ * - admin: everything;
+ * - operator: tasks, task definitions, services and deployments, nodes' state,
+ *   secrets write-only (put, delete; never read: no API reads a value);
+ * - viewer: read only.
+ *
+ * Every denial is logged with who and what. Failed authentication is rate
+ * limited per peer (after 10 failures in a minute, the peer is refused for a
+ * minute), and each token to 100 calls per second.
+ */
+
+export const ROLES: readonly ApiRole[] = ['admin', 'operator', 'viewer'];
+const RANK: Record<ApiRole, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** The least role each control operation needs. Operations not listed need admin. */
+export const OPERATION_ROLE: Record<string, ApiRole> = {
+  ListClusters: 'viewer',
+  DescribeClusters: 'viewer',
+  DescribeTaskDefinition: 'viewer',
+  ListTaskDefinitions: 'viewer',
+  DescribeTasks: 'viewer',
+  ListTasks: 'viewer',
+  ListContainerInstances: 'viewer',
+  DescribeContainerInstances: 'viewer',
+  DescribeServices: 'viewer',
+  ListServices: 'viewer',
+  ListSecrets: 'viewer',
+  ListRoles: 'viewer',
+  WatchEvents: 'viewer',
+  GetTaskLogs: 'viewer',
+  RegisterTaskDefinition: 'operator',
+  DeregisterTaskDefinition: 'operator',
+  RunTask: 'operator',
+  StopTask: 'operator',
+  CreateService: 'operator',
+  UpdateService: 'operator',
+  DeleteService: 'operator',
+  UpdateContainerInstancesState: 'operator',
+  PutAttributes: 'operator',
+  DeleteAttributes: 'operator',
+  PutSecret: 'operator',
+  DeleteSecret: 'operator',
+};
+
+export function roleAllowsOperation(role: ApiRole, operation: string): boolean {
+  return RANK[role] >= RANK[OPERATION_ROLE[operation] ?? 'admin'];
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const TOKEN = /^berth_([0-9a-f]{16})_([0-9a-f]{32})$/;
+
+export async function createApiTokenOp(ctx: AppContext, input: { name: string; role: string; ttlSeconds?: number }): Promise<{ token: string; record: ApiTokenRecord }> {
+  if (!ROLES.includes(input.role as ApiRole)) throw invalid(`role: must be admin, operator or viewer, got ${JSON.stringify(input.role)}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(input.name ?? '')) throw invalid(`name: must be 1-64 letters, digits or _.@- (who the token is for), got ${JSON.stringify((input.name ?? '').slice(0, 80))}`);
+  if (input.ttlSeconds !== undefined && input.ttlSeconds !== 0 && (input.ttlSeconds < 60 || input.ttlSeconds > 10 * 365 * 86_400)) throw invalid('ttlSeconds: must be 60 s to 10 years, or 0 for no expiry');
+  const hex = (n: number) => Buffer.from(ctx.random.bytes(n)).toString('hex');
+  const id = hex(8);
+  const secret = hex(16);
+  const record = await insertApiToken(ctx.db.sql, {
+    id,
+    secretHash: sha256(secret),
+    name: input.name,
+    role: input.role as ApiRole,
+    expiresAt: input.ttlSeconds ? new Date(ctx.clock.now().getTime() + input.ttlSeconds * 1000) : null,
+  });
+  ctx.log.info({ tokenId: id, name: input.name, role: input.role }, 'API token created');
+  return { token: `berth_${id}_${secret}`, record };
+}
+
+export async function listApiTokensOp(ctx: AppContext): Promise<ApiTokenRecord[]> {
+  return listApiTokens(ctx.db.sql);
+}
+
+export async function deleteApiTokenOp(ctx: AppContext, id: string): Promise<void> {
+  if (!/^[0-9a-f]{16}$/.test(id)) throw invalid(`id: must be an API token id (16 hex characters), got ${JSON.stringify((id ?? '').slice(0, 40))}`);
+  if (!(await deleteApiToken(ctx.db.sql, id))) throw notFound(`API token ${id} not found`);
+}
+
+export interface Caller {
+  tokenId: string;
+  name: string;
+  role: ApiRole;
+}
+
+export const FAILED_AUTH_LIMIT = 10;
+export const FAILED_AUTH_WINDOW_MS = 60_000;
+export const TOKEN_RATE_PER_S = 100;
+
+/** Checks callers; keeps the rate-limit counters in memory. */
+export class Authenticator {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly usage = new Map<string, { tokens: number; at: number }>();
+  private readonly touched = new Map<string, number>();
+
+  constructor(private readonly ctx: AppContext) {}
+
+  /** Who calls, or the gRPC error to answer with (logged). */
+  async check(md: Metadata, peer: string, operation: string): Promise<Caller | Partial<ServiceError>> {
+    const now = Date.now();
+    const host = peer.replace(/:\d+$/, '');
+    const f = this.failures.get(host);
+    if (f && f.count >= FAILED_AUTH_LIMIT && now - f.since < FAILED_AUTH_WINDOW_MS) {
+      return this.deny(status.RESOURCE_EXHAUSTED, 'too many failed authentications from this address; try again in a minute', { peer: host, operation });
+    }
+    const header = String(md.get('authorization')[0] ?? '');
+    const m = TOKEN.exec(header.replace(/^Bearer\s+/i, '').trim());
+    const fail = (why: string) => {
+      const cur = f && now - f.since < FAILED_AUTH_WINDOW_MS ? f : { count: 0, since: now };
+      cur.count++;
+      this.failures.set(host, cur);
+      return this.deny(status.UNAUTHENTICATED, why, { peer: host, operation });
+    };
+    if (!header) return fail('an API token is needed: berth login --token TOKEN (the first admin token was printed when the control plane first started), or --token / BERTH_TOKEN');
+    if (!m) return fail('the API token is malformed (berth_<id>_<secret>)');
+    const record = await getApiToken(this.ctx.db.sql, m[1]!);
+    if (!record || !timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(sha256(m[2]!), 'hex'))) return fail('the API token is unknown or revoked');
+    if (record.expiresAt && record.expiresAt <= this.ctx.clock.now()) return fail(`the API token ${record.id} expired at ${record.expiresAt.toISOString()}`);
+    // Token bucket per token.
+    const u = this.usage.get(record.id) ?? { tokens: TOKEN_RATE_PER_S, at: now };
+    u.tokens = Math.min(TOKEN_RATE_PER_S, u.tokens + ((now - u.at) / 1000) * TOKEN_RATE_PER_S);
+    u.at = now;
+    if (u.tokens < 1) {
+      this.usage.set(record.id, u);
+      return this.deny(status.RESOURCE_EXHAUSTED, `API token ${record.id} is over ${TOKEN_RATE_PER_S} calls per second; slow down`, { tokenId: record.id, name: record.name, operation });
+    }
+    u.tokens -= 1;
+    this.usage.set(record.id, u);
+    if (!roleAllowsOperation(record.role, operation)) {
+      return this.deny(status.PERMISSION_DENIED, `${operation} needs the ${OPERATION_ROLE[operation] ?? 'admin'} role; token ${record.id} (${record.name}) is ${record.role}`, { tokenId: record.id, name: record.name, role: record.role, operation });
+    }
+    // last_used_at at most once a minute per token (not a write per call).
+    if ((this.touched.get(record.id) ?? 0) < now - 60_000) {
+      this.touched.set(record.id, now);
+      void touchApiToken(this.ctx.db.sql, record.id, this.ctx.clock.now()).catch(() => undefined);
+    }
+    return { tokenId: record.id, name: record.name, role: record.role };
+  }
+
+  private deny(code: status, details: string, who: Record<string, unknown>): Partial<ServiceError> {
+    this.ctx.log.warn({ ...who, code: status[code], reason: details }, 'API call denied');
+    return { code, details };
+  }
+}
+
+export function isCaller(x: Caller | Partial<ServiceError>): x is Caller {
+  return (x as Caller).tokenId !== undefined;
+}
