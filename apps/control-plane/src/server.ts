@@ -50,6 +50,8 @@ export interface ControlPlaneOptions {
    */
   auth?: boolean;
   onBootstrapToken?: (token: string) => void;
+  /** Failed authentications an address may make in a minute (default 10). */
+  authFailureLimit?: number;
   /** Secrets keys: a key file, else BERTH_SECRETS_KEYS, else <dataDir>/secrets.key (made at first start). */
   secretsKeyFile?: string;
   secretsKeys?: string;
@@ -139,7 +141,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     o.onBootstrapToken?.(bootstrapToken);
   }
   const handlers = controlService(ctx, shutdown.signal, o.watch, sessions);
-  server.addService(guardedControlServiceDefinition(), auth ? withAuth(handlers, new Authenticator(ctx), log) : handlers);
+  server.addService(guardedControlServiceDefinition(), auth ? withAuth(handlers, new Authenticator(ctx, o.authFailureLimit), log) : handlers);
   server.addService(loggingDecoder(AgentServiceService, log), {
     connect: (call: ServerDuplexStream<ConnectRequest, never>) => new AgentSession(ctx, sessions, call as never, settings),
     getCa: (_call: ServerUnaryCall<GetCaRequest, GetCaResponse>, callback: sendUnaryData<GetCaResponse>) =>

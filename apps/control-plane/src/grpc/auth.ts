@@ -101,14 +101,17 @@ export class Authenticator {
   private readonly usage = new Map<string, { tokens: number; at: number }>();
   private readonly touched = new Map<string, number>();
 
-  constructor(private readonly ctx: AppContext) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly failureLimit = FAILED_AUTH_LIMIT,
+  ) {}
 
   /** Who calls, or the gRPC error to answer with (logged). */
   async check(md: Metadata, peer: string, operation: string): Promise<Caller | Partial<ServiceError>> {
     const now = Date.now();
     const host = peer.replace(/:\d+$/, '');
     const f = this.failures.get(host);
-    if (f && f.count >= FAILED_AUTH_LIMIT && now - f.since < FAILED_AUTH_WINDOW_MS) {
+    if (f && f.count >= this.failureLimit && now - f.since < FAILED_AUTH_WINDOW_MS) {
       return this.deny(status.RESOURCE_EXHAUSTED, 'too many failed authentications from this address; try again in a minute', { peer: host, operation });
     }
     const header = String(md.get('authorization')[0] ?? '');
