@@ -18,7 +18,7 @@ import { DockerRuntime } from './runtime/docker-runtime.js';
 import { SecretFiles } from './runtime/secret-files.js';
 import { ControlPlaneSession } from './session/control-plane-session.js';
 import { StateFile } from './state/state-file.js';
-import { loadIdentityTls } from './session/join.js';
+import { loadIdentityTls, renewalDue } from './session/join.js';
 import { hostname } from 'node:os';
 import { X509Certificate } from 'node:crypto';
 
@@ -256,6 +256,34 @@ const session = new ControlPlaneSession(
   tls,
 );
 session.start();
+
+// Renewal: at two thirds of the node certificate's lifetime, a new key and certificate, asked for with
+// the current one; retried every 10 minutes while the control plane is away (the old one stays valid).
+const RENEW_RETRY_MS = 10 * 60_000;
+let renewTimer: NodeJS.Timeout | undefined;
+function scheduleRenewal(): void {
+  if (!tls.certPem) return;
+  const wait = Math.max(10_000, renewalDue(tls.certPem).getTime() - Date.now());
+  // setTimeout holds at most ~24.8 days; longer waits are taken in steps.
+  renewTimer = setTimeout(() => (renewalDue(tls.certPem!).getTime() <= Date.now() ? void renew() : scheduleRenewal()), Math.min(wait, 2 ** 31 - 1));
+  renewTimer.unref();
+}
+async function renew(): Promise<void> {
+  try {
+    const { renewCertificate, saveIdentity } = await import('./session/join.js');
+    const next = await renewCertificate(cfg.server, tls);
+    saveIdentity(cfg.dataDir, { caPem: tls.caPem!, ...next });
+    tls = { ...tls, ...next };
+    session.useCredentials(tls);
+    log.info({ validUntil: new X509Certificate(next.certPem).validTo }, 'node certificate renewed');
+    scheduleRenewal();
+  } catch (err) {
+    log.warn({ reason: (err as Error).message }, 'node certificate renewal failed; retrying in 10 minutes');
+    renewTimer = setTimeout(() => void renew(), RENEW_RETRY_MS);
+    renewTimer.unref();
+  }
+}
+scheduleRenewal();
 
 let stopping = false;
 const shutdown = (signal: string) => {

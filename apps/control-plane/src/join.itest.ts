@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '@berth/domain';
-import { AgentServiceClient, ControlServiceClient, JoinRequest, type JoinResponse } from '@berth/proto';
+import { AgentServiceClient, ControlServiceClient, JoinRequest, RenewCertificateRequest, type JoinResponse } from '@berth/proto';
 import { clientCredentials, type ClientTls } from '@berth/transport';
-import { createCsr } from '@berth/transport/pki';
+import { certInfo, createCsr } from '@berth/transport/pki';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import forge from 'node-forge';
 import { pino } from 'pino';
@@ -129,5 +129,26 @@ describe('join and node identity', () => {
     const again = await back.closed();
     expect(again.code).toBe(status.PERMISSION_DENIED);
     expect(again.details).toMatch(/is revoked; join again with a new token/);
+  });
+
+  it('a node renews its certificate with the current one (same node, new key); a revoked one cannot', async () => {
+    const { id, tls } = await joined();
+    const renew = (creds: ClientTls, csrPem: string) => {
+      const c = new AgentServiceClient(target, clientCredentials(creds));
+      clients.push(c);
+      return new Promise<{ certPem: string } | ServiceError>((resolve) => c.renewCertificate(RenewCertificateRequest.fromPartial({ csrPem }), new Metadata(), (err, res) => resolve(err ?? res!)));
+    };
+    const { keyPem, csrPem } = createCsr('pi');
+    const next = (await renew(tls, csrPem)) as { certPem: string };
+    const info = certInfo(next.certPem);
+    expect(info.commonName).toBe(id.nodeId);
+    expect(info.serial).not.toBe(certInfo(id.certPem).serial);
+    // The new pair connects as the same node.
+    const a = connect({ caPem, keyPem, certPem: next.certPem });
+    expect((await a.next('welcome')).nodeId).toBe(id.nodeId);
+    a.end();
+    expect(((await renew({ caPem }, createCsr('x').csrPem)) as ServiceError).code).toBe(status.UNAUTHENTICATED);
+    await call('revokeNode', { containerInstance: id.nodeId });
+    expect(((await renew({ caPem, keyPem, certPem: next.certPem }, createCsr('x').csrPem)) as ServiceError).code).toBe(status.PERMISSION_DENIED);
   });
 });

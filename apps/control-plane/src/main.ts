@@ -26,6 +26,8 @@ Options:
   --advertise-address ADDR   a name or address agents and users dial, added to the server certificate
                              (repeatable; loopback, the hostname and the host's addresses are always in)
   --tls-san NAME             another name or address for the server certificate (repeatable)
+  --node-cert-lifetime D     how long node certificates last (default 365d; e.g. 90d, 12h); agents
+                             renew at two thirds of it
   --bootstrap-token-file F   at the first start (no API token yet), also write the first admin token
                              there (0600) besides printing it once
   --log-level LEVEL          trace, debug, info, warn, error (default info; BERTH_LOG_LEVEL)
@@ -57,6 +59,7 @@ try {
       'advertise-address': { type: 'string', multiple: true },
       'tls-san': { type: 'string', multiple: true },
       'bootstrap-token-file': { type: 'string' },
+      'node-cert-lifetime': { type: 'string' },
       'heartbeat-interval': { type: 'string' },
       'reconnect-allowance': { type: 'string' },
       'log-level': { type: 'string' },
@@ -73,6 +76,15 @@ if (args.help) {
 }
 
 const env = process.env;
+
+/** --node-cert-lifetime 365d | 12h | 90s -> days. */
+function lifetimeDays(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)(d|h|m|s)$/.exec(v.trim());
+  const seconds = m ? Number(m[1]) * { d: 86_400, h: 3600, m: 60, s: 1 }[m[2] as 'd' | 'h' | 'm' | 's'] : NaN;
+  if (!(seconds >= 60 && seconds <= 10 * 365 * 86_400)) fail(`--node-cert-lifetime: must be a duration from 60s to 3650d (e.g. 365d, 12h), got ${JSON.stringify(v)}`);
+  return seconds / 86_400;
+}
 const hb = Number(args['heartbeat-interval'] ?? '5');
 if (!(hb >= 1 && hb <= 300)) fail(`--heartbeat-interval: must be 1-300 seconds, got ${args['heartbeat-interval']}`);
 const allowance = Number(args['reconnect-allowance'] ?? '30');
@@ -88,6 +100,7 @@ try {
     databaseUrl: args['database-url'] ?? env.DATABASE_URL,
     secretsKeyFile: args['secrets-key-file'] ?? env.BERTH_SECRETS_KEY_FILE,
     tls: !(args.insecure ?? env.BERTH_INSECURE === '1'),
+    nodeCertDays: lifetimeDays(args['node-cert-lifetime']),
     tlsNames: [...(args['advertise-address'] ?? []), ...(args['tls-san'] ?? [])],
     onBootstrapToken: (token) => {
       // Printed once, not logged: logs are kept and shipped; this is the key to the cluster.

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_ARN_CONTEXT, systemClock, type ArnContext, type Clock, type Random } from '@berth/domain';
-import { AgentServiceService, ConnectRequest, type GetCaRequest, type GetCaResponse, type JoinRequest, type JoinResponse } from '@berth/proto';
+import { AgentServiceService, ConnectRequest, type GetCaRequest, type GetCaResponse, type JoinRequest, type JoinResponse, type RenewCertificateRequest, type RenewCertificateResponse } from '@berth/proto';
 import { countApiTokens, disconnectAllNodes, migrate, openDatabase, type Database } from '@berth/store';
 import { serverChannelOptions } from '@berth/transport';
 import { experimental, Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
@@ -13,7 +13,7 @@ import { ServiceController, type ServiceControllerSettings } from './controllers
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
 import { defaultServerNames, loadOrCreatePki, type ClusterPki } from './pki/cluster-pki.js';
 import { resealSecrets } from './services/secrets.js';
-import { joinOp } from './services/join.js';
+import { joinOp, renewCertificateOp } from './services/join.js';
 import { toServiceError } from './grpc/errors.js';
 import { controlService, guardedControlServiceDefinition, withAuth } from './grpc/control-service.js';
 import { Authenticator, createApiTokenOp } from './grpc/auth.js';
@@ -50,6 +50,8 @@ export interface ControlPlaneOptions {
    */
   auth?: boolean;
   onBootstrapToken?: (token: string) => void;
+  /** Node certificate lifetime in days (default 365; agents renew at two thirds). */
+  nodeCertDays?: number;
   /** Failed authentications an address may make in a minute (default 10). */
   authFailureLimit?: number;
   /** Secrets keys: a key file, else BERTH_SECRETS_KEYS, else <dataDir>/secrets.key (made at first start). */
@@ -111,6 +113,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     log,
     keyring,
     pki,
+    nodeCertDays: o.nodeCertDays,
     endSession: (nodeId, reason) => void sessions.get(nodeId)?.fail(status.PERMISSION_DENIED, reason),
     nodesChanged: (ids) => {
       sessions.nodesChanged(ids);
@@ -146,6 +149,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     connect: (call: ServerDuplexStream<ConnectRequest, never>) => new AgentSession(ctx, sessions, call as never, settings),
     getCa: (_call: ServerUnaryCall<GetCaRequest, GetCaResponse>, callback: sendUnaryData<GetCaResponse>) =>
       pki ? callback(null, { caPem: pki.ca.certPem }) : callback({ code: status.FAILED_PRECONDITION, details: 'this control plane runs without TLS (--insecure)' }),
+    renewCertificate: (call: ServerUnaryCall<RenewCertificateRequest, RenewCertificateResponse>, callback: sendUnaryData<RenewCertificateResponse>) => {
+      renewCertificateOp(ctx, call.getAuthContext?.().sslPeerCertificate?.serialNumber, call.request.csrPem).then(
+        (r) => callback(null, r),
+        (err) => callback(toServiceError(err, log, 'RenewCertificate')),
+      );
+    },
     join: (call: ServerUnaryCall<JoinRequest, JoinResponse>, callback: sendUnaryData<JoinResponse>) => {
       joinOp(ctx, call.request).then(
         (r) => callback(null, r),

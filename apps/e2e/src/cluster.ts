@@ -63,6 +63,8 @@ export class LocalCluster {
     private readonly dockerHost?: string,
     /** The agent to run: the compiled package, or the one-file bundle. */
     private readonly agentScript = 'apps/agent/dist/main.js',
+    /** Extra control-plane flags. */
+    private readonly cpArgs: string[] = [],
   ) {}
 
   async start(): Promise<void> {
@@ -81,6 +83,7 @@ export class LocalCluster {
   startControlPlane(): BerthProcess {
     this.cp = new BerthProcess('control-plane', 'apps/control-plane/dist/main.js', [
       '--listen', '127.0.0.1', '--grpc-port', String(this.grpcPort), '--http-port', String(this.httpPort), '--data-dir', join(this.work, 'cp'), '--heartbeat-interval', '1', '--bootstrap-token-file', this.adminTokenFile,
+      ...this.cpArgs,
     ]);
     return this.cp;
   }

@@ -42,7 +42,8 @@ function serial(): string {
 }
 
 function validity(cert: forge.pki.Certificate, days: number, now: Date): void {
-  cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000); // clocks differ a little
+  // Back-dated a little (clocks differ), but never by much of a short lifetime.
+  cert.validity.notBefore = new Date(now.getTime() - Math.min(5 * 60_000, (days * DAY) / 10));
   cert.validity.notAfter = new Date(now.getTime() + days * DAY);
 }
 

@@ -20,7 +20,7 @@ export interface SessionHandlers {
  * touches containers.
  */
 export class ControlPlaneSession {
-  private readonly client: AgentServiceClient;
+  private client: AgentServiceClient;
   private stream: ClientDuplexStream<ConnectRequest, ConnectResponse> | undefined;
   private readonly backoff = new Backoff();
   private connectedAt = 0;
@@ -36,6 +36,18 @@ export class ControlPlaneSession {
     tls: ClientTls = { insecure: true },
   ) {
     this.client = new AgentServiceClient(target, clientCredentials(tls), clientChannelOptions);
+  }
+
+  /**
+   * New credentials (a renewed certificate): the next connection uses them;
+   * the current stream is ended gracefully so that it is the next one soon.
+   */
+  useCredentials(tls: ClientTls): void {
+    const old = this.client;
+    this.client = new AgentServiceClient(this.target, clientCredentials(tls), clientChannelOptions);
+    this.backoff.reset();
+    this.stream?.end();
+    setTimeout(() => old.close(), 5_000).unref();
   }
 
   get connected(): boolean {

@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJoinToken } from '@berth/domain';
-import { AgentServiceClient, GetCaRequest, JoinRequest, type GetCaResponse, type JoinResponse } from '@berth/proto';
+import { AgentServiceClient, GetCaRequest, JoinRequest, RenewCertificateRequest, type GetCaResponse, type JoinResponse } from '@berth/proto';
 import { clientCredentials, type ClientTls } from '@berth/transport';
 import { caHash, createCsr } from '@berth/transport/pki';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -58,16 +59,40 @@ export async function joinCluster(server: string, token: string, hostname: strin
   return { nodeId: r.nodeId, cluster: r.cluster, caPem: r.caPem, certPem: r.certPem, keyPem };
 }
 
+/** A new key and certificate for this node, asked for with its current certificate (mTLS). */
+export async function renewCertificate(server: string, current: ClientTls): Promise<{ keyPem: string; certPem: string }> {
+  const { keyPem, csrPem } = createCsr('renew');
+  const client = new AgentServiceClient(server, clientCredentials(current));
+  try {
+    const r = await call(client.renewCertificate.bind(client), RenewCertificateRequest.fromPartial({ csrPem }));
+    return { keyPem, certPem: r.certPem };
+  } catch (err) {
+    throw new JoinError(`certificate renewal refused by ${server}: ${(err as ServiceError).details ?? (err as Error).message}`);
+  } finally {
+    client.close();
+  }
+}
+
 export const identityFiles = (dataDir: string) => ({ ca: join(dataDir, 'ca.crt'), cert: join(dataDir, 'node.crt'), key: join(dataDir, 'node.key') });
 
-export function saveIdentity(dataDir: string, id: NodeIdentity): void {
+export function saveIdentity(dataDir: string, id: Pick<NodeIdentity, 'caPem' | 'certPem' | 'keyPem'>): void {
   const f = identityFiles(dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(f.ca, id.caPem, { mode: 0o644 });
-  writeFileSync(f.key, id.keyPem, { mode: 0o600 });
-  chmodSync(f.key, 0o600);
-  writeFileSync(f.cert, id.certPem, { mode: 0o600 });
-  chmodSync(f.cert, 0o600);
+  // Key and certificate replaced together, each atomically (a crash leaves the old pair or the new one).
+  for (const [path, text] of [[f.key, id.keyPem], [f.cert, id.certPem]] as const) {
+    writeFileSync(`${path}.tmp`, text, { mode: 0o600 });
+    chmodSync(`${path}.tmp`, 0o600);
+    renameSync(`${path}.tmp`, path);
+  }
+}
+
+/** When to renew: two thirds into the certificate's lifetime (Node's parser; no PKI code loaded). */
+export function renewalDue(certPem: string): Date {
+  const c = new X509Certificate(certPem);
+  const from = new Date(c.validFrom).getTime();
+  const to = new Date(c.validTo).getTime();
+  return new Date(from + ((to - from) * 2) / 3);
 }
 
 /** The node's mTLS credentials, when it has joined. */

@@ -20,6 +20,8 @@ export interface AppContext {
   keyring?: Keyring;
   /** The cluster PKI when TLS is on (joins are signed with it). */
   pki?: ClusterPki;
+  /** Node certificate lifetime in days (default 365; fractions allowed). */
+  nodeCertDays?: number;
   /** Ends a node's live session (a revoked node). */
   endSession?(nodeId: string, reason: string): void;
   /** Asks the service controller to look at these services of a cluster again (all of the cluster's when no names). */

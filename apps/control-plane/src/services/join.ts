@@ -5,6 +5,7 @@ import {
   deleteJoinToken,
   getJoinTokenForUpdate,
   getNode,
+  getNodeCertificate,
   insertJoinToken,
   insertNodeCertificate,
   listJoinTokens,
@@ -85,7 +86,7 @@ export async function joinOp(ctx: AppContext, input: { token: string; csrPem: st
     const nodeId = newNodeId(ctx.random);
     let certPem: string;
     try {
-      certPem = signNodeCsr(pki.ca, input.csrPem ?? '', { nodeId, cluster: record.cluster, now });
+      certPem = signNodeCsr(pki.ca, input.csrPem ?? '', { nodeId, cluster: record.cluster, now, days: ctx.nodeCertDays });
     } catch (err) {
       if (err instanceof PkiError) throw denied(err.message);
       throw err;
@@ -97,6 +98,29 @@ export async function joinOp(ctx: AppContext, input: { token: string; csrPem: st
     ctx.log.info({ nodeId, cluster: record.cluster, token: record.id }, 'node joined');
     return { nodeId, cluster: record.cluster, certPem, caPem: pki.ca.certPem };
   });
+}
+
+/**
+ * A new certificate for a node that presents its current one (mTLS): same
+ * node id, cluster and labels, a new key (the CSR's). A revoked or unknown
+ * certificate cannot renew.
+ */
+export async function renewCertificateOp(ctx: AppContext, peerSerial: string | undefined, csrPem: string): Promise<{ certPem: string }> {
+  const pki = requirePki(ctx);
+  if (!peerSerial) throw unauthenticated('renewing needs the node certificate (mTLS)');
+  const current = await getNodeCertificate(ctx.db.sql, normalizeSerial(peerSerial));
+  if (!current || current.revokedAt) throw denied(`the certificate is ${current ? 'revoked' : 'unknown'}; join again with a new token`);
+  let certPem: string;
+  try {
+    certPem = signNodeCsr(pki.ca, csrPem ?? '', { nodeId: current.nodeId, cluster: current.cluster, now: ctx.clock.now(), days: ctx.nodeCertDays });
+  } catch (err) {
+    if (err instanceof PkiError) throw denied(err.message);
+    throw err;
+  }
+  const info = certInfo(certPem);
+  await insertNodeCertificate(ctx.db.sql, { serial: normalizeSerial(info.serial), nodeId: current.nodeId, cluster: current.cluster, labels: current.labels, notAfter: info.notAfter });
+  await appendEvents(ctx.db.sql, [{ cluster: current.cluster, kind: 'node.certificate-renewed', subject: current.nodeId, message: `node ${current.nodeId} renewed its certificate; valid until ${info.notAfter.toISOString()}` }]);
+  return { certPem };
 }
 
 /** Certificate serials as Node prints them (upper case, no leading zeros) and as issued: one form. */
