@@ -2,7 +2,7 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlServiceClient, ControlServiceService, CreateApiTokenRequest, ListClustersRequest, type ListClustersResponse } from '@berth/proto';
+import { ControlServiceClient, ControlServiceService, CreateApiTokenRequest, CreateClusterRequest, ListClustersRequest, ListTasksRequest, PutSecretRequest, type ListClustersResponse } from '@berth/proto';
 import { OPERATION_ROLE } from './grpc/auth.js';
 import { clientCredentials, type ClientTls } from '@berth/transport';
 import { caHash, createCa } from '@berth/transport/pki';
@@ -111,6 +111,25 @@ describe('TLS', () => {
         expect(v, `${op} as viewer answered ${status[v]}`).toBe(status.PERMISSION_DENIED);
       }
     }
+  });
+
+  it('a token limited to one cluster acts there only', async () => {
+    const root = (globalThis as { __bootstrap?: string }).__bootstrap!;
+    const client = (token: string) => new ControlServiceClient(`localhost:${cp.grpcPort}`, clientCredentials({ caPem: cp.pki!.ca.certPem, token }));
+    const unaryCall = <Res>(c: ControlServiceClient, method: string, req: object) =>
+      new Promise<Res | ServiceError>((resolve) => (c as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!(req, new Metadata(), (err, res) => resolve(err ?? res)));
+    const admin = client(root);
+    await unaryCall(admin, 'createCluster', CreateClusterRequest.fromPartial({ clusterName: 'lab' }));
+    const made = (await unaryCall<{ token: string }>(admin, 'createApiToken', CreateApiTokenRequest.fromPartial({ name: 'lab-ops', role: 'operator', cluster: 'lab' }))) as { token: string };
+    const lab = client(made.token);
+    expect(((await unaryCall(lab, 'listTasks', ListTasksRequest.fromPartial({ cluster: 'lab' }))) as { taskArns: string[] }).taskArns).toEqual([]);
+    const elsewhere = (await unaryCall(lab, 'listTasks', ListTasksRequest.fromPartial({ cluster: 'default' }))) as ServiceError;
+    expect(elsewhere.code).toBe(status.PERMISSION_DENIED);
+    expect(elsewhere.details).toMatch(/is limited to cluster lab, not default$/);
+    const secrets = (await unaryCall(lab, 'putSecret', PutSecretRequest.fromPartial({ name: 'x', value: Buffer.from('y') }))) as ServiceError;
+    expect(secrets.details).toMatch(/^PutSecret is not about one cluster; token [0-9a-f]{16} \(lab-ops\) is limited to cluster lab$/);
+    admin.close();
+    lab.close();
   });
 
   it('API tokens: roles decide, denials say why, failed authentication is rate limited', async () => {

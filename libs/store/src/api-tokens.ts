@@ -7,16 +7,18 @@ export interface ApiTokenRecord {
   secretHash: string;
   name: string;
   role: ApiRole;
+  /** The cluster the token may act on; '*' for every cluster. */
+  cluster: string;
   createdAt: Date;
   expiresAt: Date | null;
   lastUsedAt: Date | null;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const toToken = (r: any): ApiTokenRecord => ({ id: r.id, secretHash: r.secret_hash, name: r.name, role: r.role, createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at });
+const toToken = (r: any): ApiTokenRecord => ({ id: r.id, secretHash: r.secret_hash, name: r.name, role: r.role, cluster: r.cluster, createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at });
 
 export async function insertApiToken(q: Queryable, t: Omit<ApiTokenRecord, 'createdAt' | 'lastUsedAt'>): Promise<ApiTokenRecord> {
-  const [r] = await q`INSERT INTO api_tokens (id, secret_hash, name, role, expires_at) VALUES (${t.id}, ${t.secretHash}, ${t.name}, ${t.role}, ${t.expiresAt}) RETURNING *`;
+  const [r] = await q`INSERT INTO api_tokens (id, secret_hash, name, role, cluster, expires_at) VALUES (${t.id}, ${t.secretHash}, ${t.name}, ${t.role}, ${t.cluster}, ${t.expiresAt}) RETURNING *`;
   return toToken(r);
 }
 

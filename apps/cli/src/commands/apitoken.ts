@@ -8,17 +8,17 @@ import { parseTimeout } from './service.js';
 /** API tokens: who may call the control API, with which role. */
 export const apiTokenCommands: Record<string, Command> = {
   'apitoken create': {
-    usage: 'berth apitoken create NAME --role admin|operator|viewer [--ttl 90d]',
+    usage: 'berth apitoken create NAME --role admin|operator|viewer [--ttl 90d] [--only-cluster NAME]',
     summary: 'an API token (printed once): admin (everything), operator (tasks, services, secrets write-only), viewer (read only)',
-    options: { role: { type: 'string' }, ttl: { type: 'string' } },
+    options: { role: { type: 'string' }, ttl: { type: 'string' }, 'only-cluster': { type: 'string' } },
     async run({ api, io, json, args, flags }) {
       if (!args[0]) throw new UsageError('apitoken create: who is it for? (a NAME)');
       if (!flags.role) throw new UsageError('--role: admin, operator or viewer');
       const ttl = typeof flags.ttl === 'string' ? flags.ttl.replace(/(\d+)d$/, (_, n) => `${Number(n) * 24}h`) : undefined;
-      const r = await api.createApiToken({ name: args[0], role: flags.role as string, ttlSeconds: ttl ? Math.round(parseTimeout(ttl) / 1000) : 0 });
+      const r = await api.createApiToken({ name: args[0], role: flags.role as string, ttlSeconds: ttl ? Math.round(parseTimeout(ttl) / 1000) : 0, cluster: (flags['only-cluster'] as string | undefined) ?? '' });
       if (json) return printJson(io, CreateApiTokenResponse.toJSON(r));
       io.out(`${r.token}\n`);
-      io.err(`API token ${r.info!.id} for ${r.info!.name}, role ${r.info!.role}${r.info!.expiresAt ? `, expires ${r.info!.expiresAt.toISOString()}` : ''}; shown once\n`);
+      io.err(`API token ${r.info!.id} for ${r.info!.name}, role ${r.info!.role}${r.info!.cluster !== '*' ? ` in cluster ${r.info!.cluster}` : ''}${r.info!.expiresAt ? `, expires ${r.info!.expiresAt.toISOString()}` : ''}; shown once\n`);
     },
   },
   'apitoken ls': {
@@ -27,7 +27,7 @@ export const apiTokenCommands: Record<string, Command> = {
     async run({ api, io, json }) {
       const r = await api.listApiTokens({});
       if (json) return printJson(io, ListApiTokensResponse.toJSON(r));
-      io.out(table(['ID', 'NAME', 'ROLE', 'CREATED', 'LAST USED', 'EXPIRES'], r.tokens.map((t) => [t.id, t.name, t.role, `${age(t.createdAt)} ago`, t.lastUsedAt ? `${age(t.lastUsedAt)} ago` : 'never', t.expiresAt ? t.expiresAt.toISOString() : 'never'])));
+      io.out(table(['ID', 'NAME', 'ROLE', 'CLUSTER', 'CREATED', 'LAST USED', 'EXPIRES'], r.tokens.map((t) => [t.id, t.name, t.role, t.cluster, `${age(t.createdAt)} ago`, t.lastUsedAt ? `${age(t.lastUsedAt)} ago` : 'never', t.expiresAt ? t.expiresAt.toISOString() : 'never'])));
     },
   },
   'apitoken rm': {

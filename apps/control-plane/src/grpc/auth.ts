@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { invalid, notFound } from '@berth/domain';
+import { CLUSTER_NAME_PATTERN, invalid, notFound, resourceId } from '@berth/domain';
 import { deleteApiToken, getApiToken, insertApiToken, listApiTokens, touchApiToken, type ApiRole, type ApiTokenRecord } from '@berth/store';
 import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { AppContext } from '../services/context.js';
@@ -58,18 +58,33 @@ export function roleAllowsOperation(role: ApiRole, operation: string): boolean {
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const TOKEN = /^berth_([0-9a-f]{16})_([0-9a-f]{32})$/;
 
-export async function createApiTokenOp(ctx: AppContext, input: { name: string; role: string; ttlSeconds?: number }): Promise<{ token: string; record: ApiTokenRecord }> {
+/** Operations on resources that belong to no cluster, which a cluster-scoped token may still use (task definitions are account-wide in ECS). */
+const UNSCOPED_ALLOWED = new Set(['RegisterTaskDefinition', 'DescribeTaskDefinition', 'ListTaskDefinitions', 'DeregisterTaskDefinition', 'ListClusters']);
+
+/** The clusters a request acts on ('' is the default cluster), or undefined when it names none (secrets, roles, tokens). */
+function requestClusters(request: unknown): string[] | undefined {
+  const r = request as { cluster?: unknown; clusters?: unknown } | null;
+  if (!r || typeof r !== 'object') return undefined;
+  if (typeof r.cluster === 'string') return [r.cluster];
+  if (Array.isArray(r.clusters)) return r.clusters.length > 0 ? r.clusters.map(String) : [''];
+  return undefined;
+}
+
+export async function createApiTokenOp(ctx: AppContext, input: { name: string; role: string; ttlSeconds?: number; cluster?: string }): Promise<{ token: string; record: ApiTokenRecord }> {
   if (!ROLES.includes(input.role as ApiRole)) throw invalid(`role: must be admin, operator or viewer, got ${JSON.stringify(input.role)}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(input.name ?? '')) throw invalid(`name: must be 1-64 letters, digits or _.@- (who the token is for), got ${JSON.stringify((input.name ?? '').slice(0, 80))}`);
   if (input.ttlSeconds !== undefined && input.ttlSeconds !== 0 && (input.ttlSeconds < 60 || input.ttlSeconds > 10 * 365 * 86_400)) throw invalid('ttlSeconds: must be 60 s to 10 years, or 0 for no expiry');
   const hex = (n: number) => Buffer.from(ctx.random.bytes(n)).toString('hex');
   const id = hex(8);
   const secret = hex(16);
+  const cluster = input.cluster ? resourceId(input.cluster) : '*';
+  if (cluster !== '*' && !CLUSTER_NAME_PATTERN.test(cluster)) throw invalid(`cluster: must be a cluster name, got ${JSON.stringify(input.cluster)}`);
   const record = await insertApiToken(ctx.db.sql, {
     id,
     secretHash: sha256(secret),
     name: input.name,
     role: input.role as ApiRole,
+    cluster,
     expiresAt: input.ttlSeconds ? new Date(ctx.clock.now().getTime() + input.ttlSeconds * 1000) : null,
   });
   ctx.log.info({ tokenId: id, name: input.name, role: input.role }, 'API token created');
@@ -107,7 +122,7 @@ export class Authenticator {
   ) {}
 
   /** Who calls, or the gRPC error to answer with (logged). */
-  async check(md: Metadata, peer: string, operation: string): Promise<Caller | Partial<ServiceError>> {
+  async check(md: Metadata, peer: string, operation: string, request?: unknown): Promise<Caller | Partial<ServiceError>> {
     const now = Date.now();
     const host = peer.replace(/:\d+$/, '');
     const f = this.failures.get(host);
@@ -139,6 +154,13 @@ export class Authenticator {
     this.usage.set(record.id, u);
     if (!roleAllowsOperation(record.role, operation)) {
       return this.deny(status.PERMISSION_DENIED, `${operation} needs the ${OPERATION_ROLE[operation] ?? 'admin'} role; token ${record.id} (${record.name}) is ${record.role}`, { tokenId: record.id, name: record.name, role: record.role, operation });
+    }
+    if (record.cluster !== '*' && !UNSCOPED_ALLOWED.has(operation)) {
+      const clusters = requestClusters(request);
+      const who = { tokenId: record.id, name: record.name, cluster: record.cluster, operation };
+      if (!clusters) return this.deny(status.PERMISSION_DENIED, `${operation} is not about one cluster; token ${record.id} (${record.name}) is limited to cluster ${record.cluster}`, who);
+      const other = clusters.map((c) => resourceId(c) || 'default').find((c) => c !== record.cluster);
+      if (other) return this.deny(status.PERMISSION_DENIED, `token ${record.id} (${record.name}) is limited to cluster ${record.cluster}, not ${other}`, who);
     }
     // last_used_at at most once a minute per token (not a write per call).
     if ((this.touched.get(record.id) ?? 0) < now - 60_000) {

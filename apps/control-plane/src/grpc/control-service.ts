@@ -302,7 +302,7 @@ function joinTokenView(t: JoinTokenRecord) {
 }
 
 function apiTokenView(t: ApiTokenRecord) {
-  return { id: t.id, name: t.name, role: t.role, createdAt: t.createdAt, expiresAt: t.expiresAt ?? undefined, lastUsedAt: t.lastUsedAt ?? undefined };
+  return { id: t.id, name: t.name, role: t.role, cluster: t.cluster, createdAt: t.createdAt, expiresAt: t.expiresAt ?? undefined, lastUsedAt: t.lastUsedAt ?? undefined };
 }
 
 /**
@@ -316,14 +316,14 @@ export function withAuth(handlers: ControlServiceServer, auth: Authenticator, lo
     const def = (ControlServiceService as unknown as Record<string, { responseStream: boolean }>)[name]!;
     if (def.responseStream) {
       out[name] = (call: ServerWritableStream<unknown, unknown>) => {
-        auth.check(call.metadata, call.getPeer(), op).then(
+        auth.check(call.metadata, call.getPeer(), op, call.request).then(
           (who) => (isCaller(who) ? handler(call) : call.emit('error', who)),
           (err) => call.emit('error', toServiceError(err, log, op)),
         );
       };
     } else {
       out[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        auth.check(call.metadata, call.getPeer(), op).then(
+        auth.check(call.metadata, call.getPeer(), op, call.request).then(
           (who) => (isCaller(who) ? handler(call, callback) : callback(who)),
           (err) => callback(toServiceError(err, log, op)),
         );

@@ -7,6 +7,7 @@ import { services } from './006-services.js';
 import { secrets } from './007-secrets.js';
 import { join } from './008-join.js';
 import { apiTokens } from './009-api-tokens.js';
+import { apiTokenScope } from './010-api-token-scope.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'secrets', sql: secrets },
   { version: 8, name: 'join', sql: join },
   { version: 9, name: 'api-tokens', sql: apiTokens },
+  { version: 10, name: 'api-token-scope', sql: apiTokenScope },
 ];

@@ -501,7 +501,11 @@ export interface ApiTokenInfo {
   role: string;
   createdAt: Date | undefined;
   expiresAt: Date | undefined;
-  lastUsedAt: Date | undefined;
+  lastUsedAt:
+    | Date
+    | undefined;
+  /** The cluster it may act on; "*" for every cluster. */
+  cluster: string;
 }
 
 export interface CreateApiTokenRequest {
@@ -509,6 +513,8 @@ export interface CreateApiTokenRequest {
   role: string;
   /** 0: no expiry. */
   ttlSeconds: number;
+  /** Limit the token to one cluster (empty: every cluster). */
+  cluster: string;
 }
 
 export interface CreateApiTokenResponse {
@@ -8102,7 +8108,7 @@ export const RevokeNodeResponse: MessageFns<RevokeNodeResponse> = {
 };
 
 function createBaseApiTokenInfo(): ApiTokenInfo {
-  return { id: "", name: "", role: "", createdAt: undefined, expiresAt: undefined, lastUsedAt: undefined };
+  return { id: "", name: "", role: "", createdAt: undefined, expiresAt: undefined, lastUsedAt: undefined, cluster: "" };
 }
 
 export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
@@ -8124,6 +8130,9 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
     }
     if (message.lastUsedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.lastUsedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.cluster !== "") {
+      writer.uint32(58).string(message.cluster);
     }
     return writer;
   },
@@ -8189,6 +8198,14 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
             message.lastUsedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8221,6 +8238,7 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
         : isSet(object.last_used_at)
         ? fromJsonTimestamp(object.last_used_at)
         : undefined,
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
     };
   },
 
@@ -8244,6 +8262,9 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
     if (message.lastUsedAt !== undefined) {
       obj.lastUsedAt = message.lastUsedAt.toISOString();
     }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
     return obj;
   },
 
@@ -8258,12 +8279,13 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
     message.createdAt = object.createdAt ?? undefined;
     message.expiresAt = object.expiresAt ?? undefined;
     message.lastUsedAt = object.lastUsedAt ?? undefined;
+    message.cluster = object.cluster ?? "";
     return message;
   },
 };
 
 function createBaseCreateApiTokenRequest(): CreateApiTokenRequest {
-  return { name: "", role: "", ttlSeconds: 0 };
+  return { name: "", role: "", ttlSeconds: 0, cluster: "" };
 }
 
 export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
@@ -8276,6 +8298,9 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
     }
     if (message.ttlSeconds !== 0) {
       writer.uint32(24).uint32(message.ttlSeconds);
+    }
+    if (message.cluster !== "") {
+      writer.uint32(34).string(message.cluster);
     }
     return writer;
   },
@@ -8317,6 +8342,14 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
             message.ttlSeconds = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.cluster = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8338,6 +8371,7 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
         : isSet(object.ttl_seconds)
         ? globalThis.Number(object.ttl_seconds)
         : 0,
+      cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
     };
   },
 
@@ -8352,6 +8386,9 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
     if (message.ttlSeconds !== 0) {
       obj.ttlSeconds = Math.round(message.ttlSeconds);
     }
+    if (message.cluster !== "") {
+      obj.cluster = message.cluster;
+    }
     return obj;
   },
 
@@ -8363,6 +8400,7 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
     message.name = object.name ?? "";
     message.role = object.role ?? "";
     message.ttlSeconds = object.ttlSeconds ?? 0;
+    message.cluster = object.cluster ?? "";
     return message;
   },
 };

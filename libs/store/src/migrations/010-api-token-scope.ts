@@ -1,0 +1,4 @@
+/** API tokens scoped to one cluster ('*': every cluster). */
+export const apiTokenScope = `
+ALTER TABLE api_tokens ADD COLUMN cluster text NOT NULL DEFAULT '*';
+`;
