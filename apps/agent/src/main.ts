@@ -18,7 +18,7 @@ import { DockerRuntime } from './runtime/docker-runtime.js';
 import { SecretFiles } from './runtime/secret-files.js';
 import { ControlPlaneSession } from './session/control-plane-session.js';
 import { StateFile } from './state/state-file.js';
-import { loadIdentityTls, renewalDue } from './session/join.js';
+import { loadIdentityTls, renewalDue, saveIdentity } from './session/identity.js';
 import { hostname } from 'node:os';
 import { X509Certificate } from 'node:crypto';
 
@@ -64,7 +64,7 @@ if (cfg.insecure) {
 } else {
   let identity = loadIdentityTls(cfg.dataDir, cfg.caFile || undefined);
   if ((!identity || joinOnly) && cfg.token) {
-    const { joinCluster, saveIdentity } = await import('./session/join.js');
+    const { joinCluster } = await import('./session/join.js');
     try {
       const joined = await joinCluster(cfg.server, cfg.token, hostname());
       saveIdentity(cfg.dataDir, joined);
@@ -270,7 +270,7 @@ function scheduleRenewal(): void {
 }
 async function renew(): Promise<void> {
   try {
-    const { renewCertificate, saveIdentity } = await import('./session/join.js');
+    const { renewCertificate } = await import('./session/join.js');
     const next = await renewCertificate(cfg.server, tls);
     saveIdentity(cfg.dataDir, { caPem: tls.caPem!, ...next });
     tls = { ...tls, ...next };

@@ -1,27 +1,17 @@
-import { X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseJoinToken } from '@berth/domain';
 import { AgentServiceClient, GetCaRequest, JoinRequest, RenewCertificateRequest, type GetCaResponse, type JoinResponse } from '@berth/proto';
 import { clientCredentials, type ClientTls } from '@berth/transport';
 import { caHash, createCsr } from '@berth/transport/pki';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { NodeIdentity } from './identity.js';
 
 /**
  * Joining a cluster with a token: the agent asks the server for its CA without
  * trusting it yet, checks it against the hash the token carries, and only then
  * (on a connection verified against that CA) sends the token and a
- * certificate request. Its key is made here and never leaves the node. The
- * identity is kept in the data directory: ca.crt, node.crt, node.key (0600).
+ * certificate request. Its key is made here and never leaves the node (kept
+ * by session/identity.ts).
  */
-
-export interface NodeIdentity {
-  nodeId: string;
-  cluster: string;
-  caPem: string;
-  certPem: string;
-  keyPem: string;
-}
 
 export class JoinError extends Error {}
 
@@ -73,32 +63,3 @@ export async function renewCertificate(server: string, current: ClientTls): Prom
   }
 }
 
-export const identityFiles = (dataDir: string) => ({ ca: join(dataDir, 'ca.crt'), cert: join(dataDir, 'node.crt'), key: join(dataDir, 'node.key') });
-
-export function saveIdentity(dataDir: string, id: Pick<NodeIdentity, 'caPem' | 'certPem' | 'keyPem'>): void {
-  const f = identityFiles(dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  writeFileSync(f.ca, id.caPem, { mode: 0o644 });
-  // Key and certificate replaced together, each atomically (a crash leaves the old pair or the new one).
-  for (const [path, text] of [[f.key, id.keyPem], [f.cert, id.certPem]] as const) {
-    writeFileSync(`${path}.tmp`, text, { mode: 0o600 });
-    chmodSync(`${path}.tmp`, 0o600);
-    renameSync(`${path}.tmp`, path);
-  }
-}
-
-/** When to renew: two thirds into the certificate's lifetime (Node's parser; no PKI code loaded). */
-export function renewalDue(certPem: string): Date {
-  const c = new X509Certificate(certPem);
-  const from = new Date(c.validFrom).getTime();
-  const to = new Date(c.validTo).getTime();
-  return new Date(from + ((to - from) * 2) / 3);
-}
-
-/** The node's mTLS credentials, when it has joined. */
-export function loadIdentityTls(dataDir: string, caFile?: string): ClientTls | undefined {
-  const f = identityFiles(dataDir);
-  if (!existsSync(f.cert) || !existsSync(f.key)) return undefined;
-  const ca = caFile && existsSync(caFile) ? caFile : f.ca;
-  return { caPem: readFileSync(ca, 'utf8'), certPem: readFileSync(f.cert, 'utf8'), keyPem: readFileSync(f.key, 'utf8') };
-}
