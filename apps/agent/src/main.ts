@@ -5,7 +5,7 @@ import './runtime/lean-dockerode.js';
 import { PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus } from '@berth/proto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { quietTlsServerNameWarning, type ClientTls } from '@berth/transport';
+import { certInfo, quietTlsServerNameWarning, renewAt, type ClientTls } from '@berth/transport';
 import { pino } from 'pino';
 import { ConfigError, HELP, parseConfig } from './config.js';
 import { TaskEngine } from './engine/task-engine.js';
@@ -18,9 +18,8 @@ import { DockerRuntime } from './runtime/docker-runtime.js';
 import { SecretFiles } from './runtime/secret-files.js';
 import { ControlPlaneSession } from './session/control-plane-session.js';
 import { StateFile } from './state/state-file.js';
-import { loadIdentityTls, renewalDue, saveIdentity } from './session/identity.js';
+import { loadIdentityTls, saveIdentity } from './session/identity.js';
 import { hostname } from 'node:os';
-import { X509Certificate } from 'node:crypto';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -203,7 +202,7 @@ const session = new ControlPlaneSession(
       agentVersion: AGENT_VERSION,
       nodeId: state.nodeId,
       // A joined node belongs to the cluster its certificate names.
-      cluster: tls.certPem ? (/^OU=(.*)$/m.exec(new X509Certificate(tls.certPem).subject)?.[1] ?? cfg.cluster) : cfg.cluster,
+      cluster: (tls.certPem && certInfo(tls.certPem).organizationalUnit) || cfg.cluster,
       facts: { ...facts, dockerVersion, registeredCpu: capacity.cpu, registeredMemoryMib: capacity.memoryMib },
       labels: cfg.labels,
       inventory: await inventory(),
@@ -263,9 +262,9 @@ const RENEW_RETRY_MS = 10 * 60_000;
 let renewTimer: NodeJS.Timeout | undefined;
 function scheduleRenewal(): void {
   if (!tls.certPem) return;
-  const wait = Math.max(10_000, renewalDue(tls.certPem).getTime() - Date.now());
+  const wait = Math.max(10_000, renewAt(tls.certPem).getTime() - Date.now());
   // setTimeout holds at most ~24.8 days; longer waits are taken in steps.
-  renewTimer = setTimeout(() => (renewalDue(tls.certPem!).getTime() <= Date.now() ? void renew() : scheduleRenewal()), Math.min(wait, 2 ** 31 - 1));
+  renewTimer = setTimeout(() => (renewAt(tls.certPem!).getTime() <= Date.now() ? void renew() : scheduleRenewal()), Math.min(wait, 2 ** 31 - 1));
   renewTimer.unref();
 }
 async function renew(): Promise<void> {
@@ -275,7 +274,7 @@ async function renew(): Promise<void> {
     saveIdentity(cfg.dataDir, { caPem: tls.caPem!, ...next });
     tls = { ...tls, ...next };
     session.useCredentials(tls);
-    log.info({ validUntil: new X509Certificate(next.certPem).validTo }, 'node certificate renewed');
+    log.info({ validUntil: certInfo(next.certPem).notAfter }, 'node certificate renewed');
     scheduleRenewal();
   } catch (err) {
     log.warn({ reason: (err as Error).message }, 'node certificate renewal failed; retrying in 10 minutes');

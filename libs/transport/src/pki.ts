@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { certInfo } from './cert-info.js';
 import forge from 'node-forge';
 
 /**
@@ -146,40 +147,4 @@ export function signNodeCsr(ca: KeyAndCert, csrPem: string, o: { nodeId: string;
   return forge.pki.certificateToPem(cert);
 }
 
-export interface CertInfo {
-  commonName: string;
-  organization: string;
-  organizationalUnit: string;
-  serial: string;
-  notBefore: Date;
-  notAfter: Date;
-  fingerprint: string;
-}
-
-/** What a certificate says (Node's parser). */
-export function certInfo(pem: string): CertInfo {
-  const c = new X509Certificate(pem);
-  const field = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(c.subject)?.[1] ?? '';
-  return {
-    commonName: field('CN'),
-    organization: field('O'),
-    organizationalUnit: field('OU'),
-    serial: c.serialNumber,
-    notBefore: new Date(c.validFrom),
-    notAfter: new Date(c.validTo),
-    fingerprint: c.fingerprint256,
-  };
-}
-
-/** Whether `certPem` was signed by the CA (and is within its validity now). */
-export function verifyIssuedBy(certPem: string, caCertPem: string, now = new Date()): boolean {
-  const c = new X509Certificate(certPem);
-  if (!c.verify(new X509Certificate(caCertPem).publicKey)) return false;
-  return new Date(c.validFrom) <= now && now <= new Date(c.validTo);
-}
-
-/** When to renew: at two thirds of the certificate's lifetime. */
-export function renewAt(certPem: string): Date {
-  const i = certInfo(certPem);
-  return new Date(i.notBefore.getTime() + ((i.notAfter.getTime() - i.notBefore.getTime()) * 2) / 3);
-}
+export { certInfo, renewAt, verifyIssuedBy, type CertInfo } from './cert-info.js';

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientTls } from '@berth/transport';
@@ -31,13 +30,6 @@ export function saveIdentity(dataDir: string, id: Pick<NodeIdentity, 'caPem' | '
   }
 }
 
-/** When to renew: two thirds into the certificate's lifetime (Node's parser; no PKI code loaded). */
-export function renewalDue(certPem: string): Date {
-  const c = new X509Certificate(certPem);
-  const from = new Date(c.validFrom).getTime();
-  const to = new Date(c.validTo).getTime();
-  return new Date(from + ((to - from) * 2) / 3);
-}
 
 /** The node's mTLS credentials, when it has joined. */
 export function loadIdentityTls(dataDir: string, caFile?: string): ClientTls | undefined {

@@ -26,6 +26,7 @@ import {
   appendEvents,
   type Page,
   type RoleRecord,
+  type SealedSecretRecord,
   type SecretSummary,
 } from '@berth/store';
 import type { Keyring } from '../secrets/keyring.js';
@@ -109,6 +110,13 @@ export async function deleteRoleOp(ctx: AppContext, name: string): Promise<void>
  * `mustExist`, exist (in the version named). Throws naming the field.
  */
 export async function checkTaskSecrets(ctx: AppContext, spec: TaskDefinitionSpec, o: { mustExist: boolean }): Promise<SecretReference[]> {
+  const refs = await allowedReferences(ctx, spec);
+  if (o.mustExist) for (const r of refs) await sealedFor(ctx, r);
+  return refs;
+}
+
+/** The references, each allowed by the task definition's role (or the error naming the field). */
+async function allowedReferences(ctx: AppContext, spec: TaskDefinitionSpec): Promise<SecretReference[]> {
   const refs = secretReferences(spec.containerDefinitions);
   if (refs.length === 0) return refs;
   const roleField = spec.executionRoleArn ? 'executionRoleArn' : spec.taskRoleArn ? 'taskRoleArn' : undefined;
@@ -120,11 +128,15 @@ export async function checkTaskSecrets(ctx: AppContext, spec: TaskDefinitionSpec
   if (!role) throw invalid(`${roleField}: role ${roleName} not found (berth role put ${roleName} --secret ...)`);
   for (const r of refs) {
     if (!roleAllows(role.secrets, r.ref.name)) throw invalid(`${r.path}: role ${roleName} does not allow secret ${r.ref.name}`);
-    if (o.mustExist && !(await getSealedSecret(ctx.db.sql, r.ref.name, r.ref.version))) {
-      throw invalid(`${r.path}: secret ${r.ref.name}${r.ref.version ? ` version ${r.ref.version}` : ''} not found (berth secret put ${r.ref.name})`);
-    }
   }
   return refs;
+}
+
+/** The sealed version a reference names, or the error saying it does not exist. */
+async function sealedFor(ctx: AppContext, r: SecretReference): Promise<SealedSecretRecord> {
+  const sealed = await getSealedSecret(ctx.db.sql, r.ref.name, r.ref.version);
+  if (!sealed) throw invalid(`${r.path}: secret ${r.ref.name}${r.ref.version ? ` version ${r.ref.version}` : ''} not found (berth secret put ${r.ref.name})`);
+  return sealed;
 }
 
 export interface ResolvedSecret {
@@ -137,13 +149,13 @@ export interface ResolvedSecret {
 /**
  * The values a task's secrets have now, for its node (and nothing else):
  * checked against the role again (it may have changed since the task was
- * made). Throws an Error whose message is the task's stop reason.
+ * made); each secret read once. Throws an Error whose message is the task's
+ * stop reason.
  */
 export async function resolveTaskSecrets(ctx: AppContext, spec: TaskDefinitionSpec): Promise<ResolvedSecret[]> {
-  const refs = await checkTaskSecrets(ctx, spec, { mustExist: true });
   const out: ResolvedSecret[] = [];
-  for (const r of refs) {
-    const sealed = (await getSealedSecret(ctx.db.sql, r.ref.name, r.ref.version))!;
+  for (const r of await allowedReferences(ctx, spec)) {
+    const sealed = await sealedFor(ctx, r);
     const value = keyring(ctx).open(sealed, aad(sealed.name, sealed.version)).toString('utf8');
     out.push({ container: r.container, use: r.use, target: r.target, value });
   }
