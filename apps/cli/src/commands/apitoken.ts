@@ -14,7 +14,7 @@ export const apiTokenCommands: Record<string, Command> = {
     async run({ api, io, json, args, flags }) {
       if (!args[0]) throw new UsageError('apitoken create: who is it for? (a NAME)');
       if (!flags.role) throw new UsageError('--role: admin, operator or viewer');
-      const ttl = typeof flags.ttl === 'string' ? flags.ttl.replace(/(\d+)d$/, (_, n) => `${Number(n) * 24}h`) : undefined;
+      const ttl = flags.ttl as string | undefined;
       const r = await api.createApiToken({ name: args[0], role: flags.role as string, ttlSeconds: ttl ? Math.round(parseTimeout(ttl) / 1000) : 0, cluster: (flags['only-cluster'] as string | undefined) ?? '' });
       if (json) return printJson(io, CreateApiTokenResponse.toJSON(r));
       io.out(`${r.token}\n`);

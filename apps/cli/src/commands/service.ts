@@ -103,14 +103,15 @@ function graceSeconds(flags: CommandContext['flags']): number | undefined {
   return Number(m[1]) * (m[2] === 'm' ? 60 : 1);
 }
 
-/** --timeout 90s, 5m, 1h30m or plain seconds -> milliseconds. */
+/** --timeout 90s, 5m, 1h30m, 90d or plain seconds -> milliseconds. */
 export function parseTimeout(flag: string): number {
   const text = flag.trim();
   let seconds = Number.NaN;
+  const unitSeconds: Record<string, number> = { d: 86_400, h: 3600, m: 60, s: 1 };
   if (/^\d+$/.test(text)) seconds = Number(text);
-  else if (/^(\d+[smh])+$/.test(text)) {
+  else if (/^(\d+[dsmh])+$/.test(text)) {
     seconds = 0;
-    for (const [, n, unit] of text.matchAll(/(\d+)([smh])/g)) seconds += Number(n) * (unit === 'h' ? 3600 : unit === 'm' ? 60 : 1);
+    for (const [, n, unit] of text.matchAll(/(\d+)([dsmh])/g)) seconds += Number(n) * unitSeconds[unit!]!;
   }
   if (!(seconds > 0)) throw new UsageError(`--timeout: must be a duration such as 90s, 5m or 1h30m, got ${JSON.stringify(flag)}`);
   return seconds * 1000;

@@ -1,6 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { CLUSTER_NAME_PATTERN, invalid, notFound, resourceId } from '@berth/domain';
-import { deleteApiToken, getApiToken, insertApiToken, listApiTokens, touchApiToken, type ApiRole, type ApiTokenRecord } from '@berth/store';
+import { timingSafeEqual } from 'node:crypto';
+import { resourceId } from '@berth/domain';
+import { getApiToken, touchApiToken, type ApiRole } from '@berth/store';
+import { sha256, TOKEN_PATTERN } from '../services/api-tokens.js';
 import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { AppContext } from '../services/context.js';
 
@@ -18,7 +19,6 @@ import type { AppContext } from '../services/context.js';
  * minute), and each token to 100 calls per second.
  */
 
-export const ROLES: readonly ApiRole[] = ['admin', 'operator', 'viewer'];
 const RANK: Record<ApiRole, number> = { viewer: 0, operator: 1, admin: 2 };
 
 /** The least role each control operation needs. Operations not listed need admin. */
@@ -55,8 +55,6 @@ export function roleAllowsOperation(role: ApiRole, operation: string): boolean {
   return RANK[role] >= RANK[OPERATION_ROLE[operation] ?? 'admin'];
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const TOKEN = /^berth_([0-9a-f]{16})_([0-9a-f]{32})$/;
 
 /** Operations on resources that belong to no cluster, which a cluster-scoped token may still use (task definitions are account-wide in ECS). */
 const UNSCOPED_ALLOWED = new Set(['RegisterTaskDefinition', 'DescribeTaskDefinition', 'ListTaskDefinitions', 'DeregisterTaskDefinition', 'ListClusters']);
@@ -68,36 +66,6 @@ function requestClusters(request: unknown): string[] | undefined {
   if (typeof r.cluster === 'string') return [r.cluster];
   if (Array.isArray(r.clusters)) return r.clusters.length > 0 ? r.clusters.map(String) : [''];
   return undefined;
-}
-
-export async function createApiTokenOp(ctx: AppContext, input: { name: string; role: string; ttlSeconds?: number; cluster?: string }): Promise<{ token: string; record: ApiTokenRecord }> {
-  if (!ROLES.includes(input.role as ApiRole)) throw invalid(`role: must be admin, operator or viewer, got ${JSON.stringify(input.role)}`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/.test(input.name ?? '')) throw invalid(`name: must be 1-64 letters, digits or _.@- (who the token is for), got ${JSON.stringify((input.name ?? '').slice(0, 80))}`);
-  if (input.ttlSeconds !== undefined && input.ttlSeconds !== 0 && (input.ttlSeconds < 60 || input.ttlSeconds > 10 * 365 * 86_400)) throw invalid('ttlSeconds: must be 60 s to 10 years, or 0 for no expiry');
-  const hex = (n: number) => Buffer.from(ctx.random.bytes(n)).toString('hex');
-  const id = hex(8);
-  const secret = hex(16);
-  const cluster = input.cluster ? resourceId(input.cluster) : '*';
-  if (cluster !== '*' && !CLUSTER_NAME_PATTERN.test(cluster)) throw invalid(`cluster: must be a cluster name, got ${JSON.stringify(input.cluster)}`);
-  const record = await insertApiToken(ctx.db.sql, {
-    id,
-    secretHash: sha256(secret),
-    name: input.name,
-    role: input.role as ApiRole,
-    cluster,
-    expiresAt: input.ttlSeconds ? new Date(ctx.clock.now().getTime() + input.ttlSeconds * 1000) : null,
-  });
-  ctx.log.info({ tokenId: id, name: input.name, role: input.role }, 'API token created');
-  return { token: `berth_${id}_${secret}`, record };
-}
-
-export async function listApiTokensOp(ctx: AppContext): Promise<ApiTokenRecord[]> {
-  return listApiTokens(ctx.db.sql);
-}
-
-export async function deleteApiTokenOp(ctx: AppContext, id: string): Promise<void> {
-  if (!/^[0-9a-f]{16}$/.test(id)) throw invalid(`id: must be an API token id (16 hex characters), got ${JSON.stringify((id ?? '').slice(0, 40))}`);
-  if (!(await deleteApiToken(ctx.db.sql, id))) throw notFound(`API token ${id} not found`);
 }
 
 export interface Caller {
@@ -130,7 +98,7 @@ export class Authenticator {
       return this.deny(status.RESOURCE_EXHAUSTED, 'too many failed authentications from this address; try again in a minute', { peer: host, operation });
     }
     const header = String(md.get('authorization')[0] ?? '');
-    const m = TOKEN.exec(header.replace(/^Bearer\s+/i, '').trim());
+    const m = TOKEN_PATTERN.exec(header.replace(/^Bearer\s+/i, '').trim());
     const fail = (why: string) => {
       const cur = f && now - f.since < FAILED_AUTH_WINDOW_MS ? f : { count: 0, since: now };
       cur.count++;

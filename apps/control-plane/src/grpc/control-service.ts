@@ -29,7 +29,8 @@ import {
 import { createJoinTokenOp, deleteJoinTokenOp, listJoinTokensOp, revokeNodeOp } from '../services/join.js';
 import type { ApiTokenRecord, JoinTokenRecord } from '@berth/store';
 import type { Authenticator} from './auth.js';
-import { createApiTokenOp, deleteApiTokenOp, isCaller, listApiTokensOp } from './auth.js';
+import { isCaller } from './auth.js';
+import { createApiTokenOp, deleteApiTokenOp, listApiTokensOp } from '../services/api-tokens.js';
 import { deleteRoleOp, deleteSecretOp, listRolesOp, listSecretsOp, putRoleOp, putSecretOp } from '../services/secrets.js';
 import { createServiceOp, deleteServiceOp, describeServicesOp, listServicesOp, updateServiceOp } from '../services/services.js';
 import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
