@@ -1,5 +1,4 @@
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { certInfo } from './cert-info.js';
 import forge from 'node-forge';
 
 /**
