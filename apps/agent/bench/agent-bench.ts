@@ -12,7 +12,7 @@
  *  - crash to restart: an essential container with a restartPolicy killed ->
  *    running again (the first restart, which is immediate).
  * Flags: --idle-seconds N (default 60), --busy-seconds N (default 300), --starts N (default 20),
- * --agent FILE (the agent to run; default the one-file bundle apps/agent/dist-bundle/berth-agent.mjs;
+ * --agent FILE (the agent to run; default the one-file bundle dist/bundles/berth-agent.cjs;
  * apps/agent/dist/main.js runs it from node_modules instead).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,7 +42,7 @@ const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const repoRoot = join(import.meta.dirname, '..', '..', '..', '..');
 const say = (s: string) => console.log(`bench agent: ${s}`);
 /** What users install: the one-file bundle (npm run bundle -w @berth/agent; bench:agent builds it first). */
-const AGENT = flags.agent ?? join(repoRoot, 'apps/agent/dist-bundle/berth-agent.mjs');
+const AGENT = flags.agent ?? join(repoRoot, 'dist/bundles/berth-agent.cjs');
 
 /** The stand-in control plane: welcomes one agent, sends desired sets, records when each task is reported RUNNING. */
 class StandInControlPlane {

@@ -60,6 +60,7 @@ Options:
   --config FILE             JSON file with the same keys as these flags, e.g.
                             {"server": "cp.lan", "labels": {"room": "attic"}, "reserved-memory": 512}
                             (default ${DEFAULT_CONFIG_FILE} when it exists; flags win; BERTH_AGENT_CONFIG)
+  --version                 print the release, protocol versions and platform, and exit
   -h, --help                this help
 
 SIGTERM or Ctrl-C stops the agent, never its containers (unless --drain).
@@ -94,7 +95,7 @@ function readConfigFile(path: string, explicit: boolean, read: Reader): Record<s
   return doc as Record<string, unknown>;
 }
 
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader = defaultReader): AgentConfig | 'help' {
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader = defaultReader): AgentConfig | 'help' | 'version' {
   let v;
   try {
     v = parseArgs({
@@ -119,6 +120,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
         drain: { type: 'boolean' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
       strict: true,
     }).values;
@@ -126,6 +128,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
     throw new ConfigError(`${(err as Error).message} (see --help)`);
   }
   if (v.help) return 'help';
+  if (v.version) return 'version';
   const configPath = v.config ?? env.BERTH_AGENT_CONFIG;
   const file = readConfigFile(configPath ?? DEFAULT_CONFIG_FILE, configPath !== undefined, read);
   const fileStr = (key: string): string | undefined => {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { normalizeTarget } from '@berth/transport';
+import { BERTH_VERSION } from '@berth/proto';
 import type { Api } from './client.js';
 import { clusterCommands } from './commands/cluster.js';
 import { loginCommands } from './commands/login.js';
@@ -28,6 +29,7 @@ const GLOBAL_OPTIONS = {
   cluster: { type: 'string' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 export function helpText(): string {
@@ -46,6 +48,7 @@ Global flags:
   --cluster NAME         cluster (default "default"; BERTH_CLUSTER)
   -o, --output FORMAT    table (default) or json
   -h, --help             help for berth or for a command
+      --version          print the release and exit
 `;
 }
 
@@ -61,6 +64,10 @@ export async function runCli(argv: string[], io: Io, makeApi: (server: string, t
   try {
     const loose = parseArgs({ args: argv, options: all, strict: false, allowPositionals: true });
     const [noun, verb, third] = loose.positionals;
+    if (!noun && loose.values.version) {
+      io.out(`berth ${BERTH_VERSION} (Node ${process.version}, ${process.platform}/${process.arch})\n`);
+      return 0;
+    }
     if (!noun) {
       io.out(helpText());
       return loose.values.help ? 0 : 2;

@@ -15,7 +15,8 @@ for (const s of [process.stdout, process.stderr]) {
   });
 }
 
-const code = await runCli(
+// No top-level await: the single executable runs this file as CommonJS.
+void runCli(
   process.argv.slice(2),
   {
     out: (t) => process.stdout.write(t),
@@ -39,5 +40,6 @@ const code = await runCli(
   },
   grpcApi,
   process.env,
-);
-process.exitCode = code;
+).then((code) => {
+  process.exitCode = code;
+});

@@ -126,13 +126,13 @@ describe.each(BACKENDS)('agent protocol and control API on $name', (backend) => 
     expect(ls.taskArns).toContain(taskArn);
   });
 
-  it('refuses an agent speaking a protocol version it does not know, saying which it speaks', async () => {
+  it('refuses an agent speaking only a newer protocol, naming the side to upgrade', async () => {
     if (!cp) return;
     const agent = new ScriptedAgent(agents);
-    agent.send({ $case: 'hello', value: hello({ protocolVersion: PROTOCOL_VERSION + 1 }) });
+    agent.send({ $case: 'hello', value: hello({ protocolVersion: PROTOCOL_VERSION + 1, minProtocolVersion: PROTOCOL_VERSION + 1 }) });
     const end = await agent.closed();
     expect(end.code).toBe(status.FAILED_PRECONDITION);
-    expect(end.details).toMatch(/protocol version 2 is not supported .* speaks 1-1; upgrade the control plane/);
+    expect(end.details).toMatch(new RegExp(`agent speaks protocol ${PROTOCOL_VERSION + 1} and this control plane \\(.*\\) speaks .*${PROTOCOL_VERSION}: upgrade the control plane`));
   });
 
   it('closes only the stream that sends something out of order or unparseable', async () => {

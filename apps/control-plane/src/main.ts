@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BERTH_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@berth/proto';
 import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT } from '@berth/transport';
 import { pino } from 'pino';
 import { startControlPlane } from './server.js';
@@ -31,6 +32,7 @@ Options:
   --bootstrap-token-file F   at the first start (no API token yet), also write the first admin token
                              there (0600) besides printing it once
   --log-level LEVEL          trace, debug, info, warn, error (default info; BERTH_LOG_LEVEL)
+  --version                  print the release, agent protocol versions and platform, and exit
   -h, --help                 this help
 `;
 
@@ -45,97 +47,106 @@ function port(name: string, v: string): number {
   return n;
 }
 
-let args;
-try {
-  args = parseArgs({
-    options: {
-      listen: { type: 'string' },
-      'grpc-port': { type: 'string' },
-      'http-port': { type: 'string' },
-      'database-url': { type: 'string' },
-      'data-dir': { type: 'string' },
-      'secrets-key-file': { type: 'string' },
-      insecure: { type: 'boolean' },
-      'advertise-address': { type: 'string', multiple: true },
-      'tls-san': { type: 'string', multiple: true },
-      'bootstrap-token-file': { type: 'string' },
-      'node-cert-lifetime': { type: 'string' },
-      'heartbeat-interval': { type: 'string' },
-      'reconnect-allowance': { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  }).values;
-} catch (err) {
-  fail(`${(err as Error).message} (see --help)`);
-}
-if (args.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-
-const env = process.env;
-
-/** --node-cert-lifetime 365d | 12h | 90s -> days. */
-function lifetimeDays(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const m = /^(\d+)(d|h|m|s)$/.exec(v.trim());
-  const seconds = m ? Number(m[1]) * { d: 86_400, h: 3600, m: 60, s: 1 }[m[2] as 'd' | 'h' | 'm' | 's'] : NaN;
-  if (!(seconds >= 60 && seconds <= 10 * 365 * 86_400)) fail(`--node-cert-lifetime: must be a duration from 60s to 3650d (e.g. 365d, 12h), got ${JSON.stringify(v)}`);
-  return seconds / 86_400;
-}
-const hb = Number(args['heartbeat-interval'] ?? '5');
-if (!(hb >= 1 && hb <= 300)) fail(`--heartbeat-interval: must be 1-300 seconds, got ${args['heartbeat-interval']}`);
-const allowance = Number(args['reconnect-allowance'] ?? '30');
-if (!(Number.isInteger(allowance) && allowance >= 0 && allowance <= 3600)) fail(`--reconnect-allowance: must be 0-3600 seconds, got ${args['reconnect-allowance']}`);
-const log = pino({ level: args['log-level'] ?? env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'control-plane' }, redact: { paths: ['secrets', '*.secrets', '*.*.secrets', 'value', '*.value'], censor: '[redacted]' } });
-const listen = args.listen ?? env.BERTH_LISTEN ?? '0.0.0.0';
-
-try {
-  const cp = await startControlPlane({
-    listen,
-    grpcPort: port('grpc-port', args['grpc-port'] ?? env.BERTH_GRPC_PORT ?? String(DEFAULT_GRPC_PORT)),
-    httpPort: port('http-port', args['http-port'] ?? env.BERTH_HTTP_PORT ?? String(DEFAULT_HTTP_PORT)),
-    databaseUrl: args['database-url'] ?? env.DATABASE_URL,
-    secretsKeyFile: args['secrets-key-file'] ?? env.BERTH_SECRETS_KEY_FILE,
-    tls: !(args.insecure ?? env.BERTH_INSECURE === '1'),
-    nodeCertDays: lifetimeDays(args['node-cert-lifetime']),
-    tlsNames: [...(args['advertise-address'] ?? []), ...(args['tls-san'] ?? [])],
-    onBootstrapToken: (token) => {
-      // Printed once, not logged: logs are kept and shipped; this is the key to the cluster.
-      process.stderr.write(`\nberth: the first admin API token (shown once, stored only as a hash):\n\n    ${token}\n\n  berth login --server HOST:${args['grpc-port'] ?? DEFAULT_GRPC_PORT} --ca DATA_DIR/pki/ca.crt --token ${token.slice(0, 12)}...\n\n`);
-      const file = args['bootstrap-token-file'];
-      if (file) writeFileSync(file, `${token}\n`, { mode: 0o600 });
-    },
-    secretsKeys: env.BERTH_SECRETS_KEYS,
-    dataDir: args['data-dir'] ?? env.BERTH_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth'),
-    heartbeatIntervalMs: hb * 1000,
-    reconnectAllowanceMs: allowance * 1000,
-    resyncIntervalMs: 5 * 60_000,
-    random: { next: Math.random, bytes: (n) => randomBytes(n) },
-    log,
-  });
-  log.info({ grpc: `${listen}:${cp.grpcPort}`, http: `${listen}:${cp.httpPort}`, store: cp.db.kind }, 'control plane ready');
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down (agents and their containers keep running)');
-    cp.close().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
+// One async start (no top-level await): the bundle is also built as CommonJS.
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        listen: { type: 'string' },
+        'grpc-port': { type: 'string' },
+        'http-port': { type: 'string' },
+        'database-url': { type: 'string' },
+        'data-dir': { type: 'string' },
+        'secrets-key-file': { type: 'string' },
+        insecure: { type: 'boolean' },
+        'advertise-address': { type: 'string', multiple: true },
+        'tls-san': { type: 'string', multiple: true },
+        'bootstrap-token-file': { type: 'string' },
+        'node-cert-lifetime': { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
+        'reconnect-allowance': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-} catch (err) {
-  const e = err as NodeJS.ErrnoException;
-  log.debug({ err }, 'control plane failed to start');
-  if (e.code === 'EADDRINUSE') fail(`cannot start: a port is already in use (${e.message}); is another control plane running? Use --grpc-port / --http-port`);
-  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND') fail(`cannot start: the database is unreachable (${e.message}); check DATABASE_URL`);
-  fail(`cannot start: ${e.message}`);
+      strict: true,
+    }).values;
+  } catch (err) {
+    fail(`${(err as Error).message} (see --help)`);
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  if (args.version) {
+    process.stdout.write(`berth-control-plane ${BERTH_VERSION} (agent protocol ${MIN_SUPPORTED_PROTOCOL_VERSION}-${PROTOCOL_VERSION}, Node ${process.version}, ${process.platform}/${process.arch})\n`);
+    process.exit(0);
+  }
+
+  const env = process.env;
+
+  /** --node-cert-lifetime 365d | 12h | 90s -> days. */
+  function lifetimeDays(v: string | undefined): number | undefined {
+    if (v === undefined) return undefined;
+    const m = /^(\d+)(d|h|m|s)$/.exec(v.trim());
+    const seconds = m ? Number(m[1]) * { d: 86_400, h: 3600, m: 60, s: 1 }[m[2] as 'd' | 'h' | 'm' | 's'] : NaN;
+    if (!(seconds >= 60 && seconds <= 10 * 365 * 86_400)) fail(`--node-cert-lifetime: must be a duration from 60s to 3650d (e.g. 365d, 12h), got ${JSON.stringify(v)}`);
+    return seconds / 86_400;
+  }
+  const hb = Number(args['heartbeat-interval'] ?? '5');
+  if (!(hb >= 1 && hb <= 300)) fail(`--heartbeat-interval: must be 1-300 seconds, got ${args['heartbeat-interval']}`);
+  const allowance = Number(args['reconnect-allowance'] ?? '30');
+  if (!(Number.isInteger(allowance) && allowance >= 0 && allowance <= 3600)) fail(`--reconnect-allowance: must be 0-3600 seconds, got ${args['reconnect-allowance']}`);
+  const log = pino({ level: args['log-level'] ?? env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'control-plane' }, redact: { paths: ['secrets', '*.secrets', '*.*.secrets', 'value', '*.value'], censor: '[redacted]' } });
+  const listen = args.listen ?? env.BERTH_LISTEN ?? '0.0.0.0';
+
+  try {
+    const cp = await startControlPlane({
+      listen,
+      grpcPort: port('grpc-port', args['grpc-port'] ?? env.BERTH_GRPC_PORT ?? String(DEFAULT_GRPC_PORT)),
+      httpPort: port('http-port', args['http-port'] ?? env.BERTH_HTTP_PORT ?? String(DEFAULT_HTTP_PORT)),
+      databaseUrl: args['database-url'] ?? env.DATABASE_URL,
+      secretsKeyFile: args['secrets-key-file'] ?? env.BERTH_SECRETS_KEY_FILE,
+      tls: !(args.insecure ?? env.BERTH_INSECURE === '1'),
+      nodeCertDays: lifetimeDays(args['node-cert-lifetime']),
+      tlsNames: [...(args['advertise-address'] ?? []), ...(args['tls-san'] ?? [])],
+      onBootstrapToken: (token) => {
+        // Printed once, not logged: logs are kept and shipped; this is the key to the cluster.
+        process.stderr.write(`\nberth: the first admin API token (shown once, stored only as a hash):\n\n    ${token}\n\n  berth login --server HOST:${args['grpc-port'] ?? DEFAULT_GRPC_PORT} --ca DATA_DIR/pki/ca.crt --token ${token.slice(0, 12)}...\n\n`);
+        const file = args['bootstrap-token-file'];
+        if (file) writeFileSync(file, `${token}\n`, { mode: 0o600 });
+      },
+      secretsKeys: env.BERTH_SECRETS_KEYS,
+      dataDir: args['data-dir'] ?? env.BERTH_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth'),
+      heartbeatIntervalMs: hb * 1000,
+      reconnectAllowanceMs: allowance * 1000,
+      resyncIntervalMs: 5 * 60_000,
+      random: { next: Math.random, bytes: (n) => randomBytes(n) },
+      log,
+    });
+    log.info({ grpc: `${listen}:${cp.grpcPort}`, http: `${listen}:${cp.httpPort}`, store: cp.db.kind }, 'control plane ready');
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down (agents and their containers keep running)');
+      cp.close().then(
+        () => process.exit(0),
+        (err) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    log.debug({ err }, 'control plane failed to start');
+    if (e.code === 'EADDRINUSE') fail(`cannot start: a port is already in use (${e.message}); is another control plane running? Use --grpc-port / --http-port`);
+    if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND') fail(`cannot start: the database is unreachable (${e.message}); check DATABASE_URL`);
+    fail(`cannot start: ${e.message}`);
+  }
 }
+void main();

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_ARN_CONTEXT, systemClock, type ArnContext, type Clock, type Random } from '@berth/domain';
-import { AgentServiceService, ConnectRequest, type GetCaRequest, type GetCaResponse, type JoinRequest, type JoinResponse, type RenewCertificateRequest, type RenewCertificateResponse } from '@berth/proto';
+import { AgentServiceService, ConnectRequest, type GetCaRequest, type GetCaResponse, type JoinRequest, type JoinResponse, type ProtocolRange, type RenewCertificateRequest, type RenewCertificateResponse } from '@berth/proto';
 import { countApiTokens, disconnectAllNodes, migrate, openDatabase, type Database } from '@berth/store';
 import { serverChannelOptions } from '@berth/transport';
 import { experimental, Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
@@ -60,6 +60,8 @@ export interface ControlPlaneOptions {
   secretsKeys?: string;
   /** Services: how often every service is looked at again. */
   services?: ServiceControllerSettings;
+  /** Agent protocol versions served (default this release's; tests stand in for other releases with it). */
+  protocol?: ProtocolRange;
   /** How often every connected node gets its full desired set again. */
   resyncIntervalMs: number;
   /** How long STOPPED tasks and events stay describable (defaults: 1 hour, 24 hours). */
@@ -134,6 +136,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     usageWriteIntervalMs: Math.max(30_000, o.heartbeatIntervalMs),
     helloTimeoutMs: 15_000,
     requireAgentCert: pki !== undefined,
+    protocol: o.protocol,
   };
 
   const shutdown = new AbortController();

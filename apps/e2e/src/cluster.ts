@@ -61,8 +61,8 @@ export class LocalCluster {
   constructor(
     private readonly agentArgs: string[] = [],
     private readonly dockerHost?: string,
-    /** The agent to run: the compiled package, or the one-file bundle. */
-    private readonly agentScript = 'apps/agent/dist/main.js',
+    /** The agent to run: the compiled package, the one-file bundle, or an executable's command line. */
+    private readonly agentScript: string | string[] = 'apps/agent/dist/main.js',
     /** Extra control-plane flags. */
     private readonly cpArgs: string[] = [],
   ) {}

@@ -9,8 +9,13 @@ export class BerthProcess {
   readonly child: ChildProcess;
   output = '';
 
-  constructor(readonly name: string, script: string, args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [join(repoRoot, script), ...args], {
+  /**
+   * `program`: a JavaScript file run by this Node (relative to the repository), or a command
+   * line to start it with (an executable, perhaps under qemu: [command, ...its arguments]).
+   */
+  constructor(readonly name: string, program: string | string[], args: string[], env: Record<string, string> = {}) {
+    const [command, ...prefix] = typeof program === 'string' ? [process.execPath, join(repoRoot, program)] : program;
+    this.child = spawn(command!, [...prefix, ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,13 +59,17 @@ export const caFiles = new Map<string, string>();
 /** The admin API token of each control plane the tests started (server -> token file, written at its first start). */
 export const tokenFiles = new Map<string, string>();
 
-/** Runs the `berth` CLI once (with the server's CA when the tests know it). */
-export function berth(server: string, args: string[]): Promise<CliResult> {
+/**
+ * Runs the `berth` CLI once (with the server's CA when the tests know it). `program`: the
+ * command line that starts the CLI (default the compiled package run by this Node).
+ */
+export function berth(server: string, args: string[], program: string[] = [process.execPath, join(repoRoot, 'apps/cli/dist/main.js')]): Promise<CliResult> {
   return new Promise((resolve) => {
     const ca = caFiles.get(server);
     const tokenFile = tokenFiles.get(server);
     const token = tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined;
-    const p = spawn(process.execPath, [join(repoRoot, 'apps/cli/dist/main.js'), '--server', server, ...(ca ? ['--ca', ca] : []), ...(token ? ['--token', token] : []), ...args], {
+    const [command, ...prefix] = program;
+    const p = spawn(command!, [...prefix, '--server', server, ...(ca ? ['--ca', ca] : []), ...(token ? ['--token', token] : []), ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

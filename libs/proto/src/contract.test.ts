@@ -8,6 +8,7 @@ describe('contract', () => {
         $case: 'hello',
         value: {
           protocolVersion: PROTOCOL_VERSION,
+          minProtocolVersion: 1,
           agentVersion: '0.1.0',
           nodeId: '',
           cluster: 'default',

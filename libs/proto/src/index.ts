@@ -4,4 +4,14 @@ export * from './gen/berth/v1/common.js';
 export * from './gen/berth/v1/agent.js';
 export * from './gen/berth/v1/control.js';
 export { Timestamp } from './gen/google/protobuf/timestamp.js';
-export { PROTOCOL_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION, isProtocolSupported } from './version.js';
+export {
+  BERTH_VERSION,
+  PROTOCOL_VERSION,
+  MIN_SUPPORTED_PROTOCOL_VERSION,
+  OWN_PROTOCOL_RANGE,
+  agentProtocolRange,
+  isProtocolSupported,
+  negotiateProtocol,
+  type Negotiation,
+  type ProtocolRange,
+} from './version.js';

@@ -1,8 +1,10 @@
 import { arns, newSessionId, BerthError, secretReferences } from '@berth/domain';
 import {
-  isProtocolSupported,
-  MIN_SUPPORTED_PROTOCOL_VERSION,
-  PROTOCOL_VERSION,
+  agentProtocolRange,
+  BERTH_VERSION,
+  negotiateProtocol,
+  OWN_PROTOCOL_RANGE,
+  type ProtocolRange,
   type ConnectRequest,
   type ConnectResponse,
   type ContainerStatsBatch,
@@ -25,7 +27,6 @@ import { safeDetails } from '../grpc/errors.js';
 import type { LogsChunk, LogsRequest } from '@berth/proto';
 import { LogsRouter, type LogsConsumer } from '../services/task-logs.js';
 
-export const CONTROL_PLANE_VERSION = '0.1.0';
 
 export interface SessionSettings {
   heartbeatIntervalMs: number;
@@ -35,6 +36,8 @@ export interface SessionSettings {
   helloTimeoutMs: number;
   /** Agents must present a node certificate from the cluster CA (mTLS; on whenever TLS is). */
   requireAgentCert?: boolean;
+  /** The protocol versions served (default this release's; tests stand in for other releases). */
+  protocol?: ProtocolRange;
 }
 
 type Call = ServerDuplexStream<ConnectRequest, ConnectResponse>;
@@ -111,11 +114,10 @@ export class AgentSession {
   private async onHello(h: Hello): Promise<void> {
     if (this.node) throw new ProtocolError('a second hello on the same stream');
     clearTimeout(this.helloTimer);
-    if (!isProtocolSupported(h.protocolVersion)) {
-      void this.fail(
-        status.FAILED_PRECONDITION,
-        `agent protocol version ${h.protocolVersion} is not supported by this control plane (${CONTROL_PLANE_VERSION}), which speaks ${MIN_SUPPORTED_PROTOCOL_VERSION}-${PROTOCOL_VERSION}; upgrade the ${h.protocolVersion < MIN_SUPPORTED_PROTOCOL_VERSION ? 'agent' : 'control plane'}`,
-      );
+    const protocol = negotiateProtocol(agentProtocolRange(h), this.settings.protocol ?? OWN_PROTOCOL_RANGE, BERTH_VERSION);
+    if (!protocol.ok) {
+      this.log.warn({ agentVersion: h.agentVersion, upgrade: protocol.upgrade }, protocol.message);
+      void this.fail(status.FAILED_PRECONDITION, protocol.message);
       return;
     }
     const f = h.facts;
@@ -128,7 +130,7 @@ export class AgentSession {
         nodeId: identity.nodeId,
         cluster: identity.cluster,
         agentVersion: h.agentVersion,
-        protocolVersion: h.protocolVersion,
+        protocolVersion: protocol.version,
         facts: {
           hostname: f.hostname,
           os: f.os,
@@ -160,8 +162,8 @@ export class AgentSession {
           nodeId: node.id,
           sessionId: this.sessionId,
           heartbeatIntervalMs: this.settings.heartbeatIntervalMs,
-          protocolVersion: PROTOCOL_VERSION,
-          controlPlaneVersion: CONTROL_PLANE_VERSION,
+          protocolVersion: protocol.version,
+          controlPlaneVersion: BERTH_VERSION,
         },
       },
     });

@@ -1,6 +1,7 @@
 import type {
   AgentServiceClient} from '@berth/proto';
 import {
+  MIN_SUPPORTED_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   type ConnectRequest,
   type ConnectResponse,
@@ -79,6 +80,7 @@ export class ScriptedAgent {
 
 export const hello = (over: Partial<Hello> = {}): Hello => ({
   protocolVersion: PROTOCOL_VERSION,
+  minProtocolVersion: MIN_SUPPORTED_PROTOCOL_VERSION,
   agentVersion: '0.1.0',
   nodeId: '',
   cluster: '',

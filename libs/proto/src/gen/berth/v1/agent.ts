@@ -55,9 +55,10 @@ export interface ConnectResponse {
 
 export interface Hello {
   /**
-   * Wire protocol version spoken by the agent (see PROTOCOL_VERSION in @berth/proto).
-   * A control plane refuses an agent whose version it cannot serve, with
-   * FAILED_PRECONDITION and a message saying which versions it accepts.
+   * The newest wire protocol version the agent speaks (PROTOCOL_VERSION in @berth/proto).
+   * The control plane answers with the newest version both sides speak
+   * (Welcome.protocol_version), or refuses with FAILED_PRECONDITION and a message
+   * saying which versions it speaks and which side to upgrade.
    */
   protocolVersion: number;
   /** The agent's release, e.g. "0.1.0". */
@@ -75,6 +76,11 @@ export interface Hello {
   inventory: InventoryContainer[];
   /** Last desired-state generation this agent applied and persisted. */
   appliedGeneration: number;
+  /**
+   * The oldest protocol version the agent still speaks (0: only protocol_version;
+   * agents before 0.2 do not send it).
+   */
+  minProtocolVersion: number;
 }
 
 export interface Hello_LabelsEntry {
@@ -168,6 +174,7 @@ export interface Welcome {
   nodeId: string;
   sessionId: string;
   heartbeatIntervalMs: number;
+  /** The version this session speaks: the newest both sides know. */
   protocolVersion: number;
   controlPlaneVersion: string;
 }
@@ -636,6 +643,7 @@ function createBaseHello(): Hello {
     labels: {},
     inventory: [],
     appliedGeneration: 0,
+    minProtocolVersion: 0,
   };
 }
 
@@ -664,6 +672,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.appliedGeneration !== 0) {
       writer.uint32(64).uint64(message.appliedGeneration);
+    }
+    if (message.minProtocolVersion !== 0) {
+      writer.uint32(72).uint32(message.minProtocolVersion);
     }
     return writer;
   },
@@ -748,6 +759,14 @@ export const Hello: MessageFns<Hello> = {
             message.appliedGeneration = longToNumber(reader.uint64());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.minProtocolVersion = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -801,6 +820,11 @@ export const Hello: MessageFns<Hello> = {
         : isSet(object.applied_generation)
         ? globalThis.Number(object.applied_generation)
         : 0,
+      minProtocolVersion: isSet(object.minProtocolVersion)
+        ? globalThis.Number(object.minProtocolVersion)
+        : isSet(object.min_protocol_version)
+        ? globalThis.Number(object.min_protocol_version)
+        : 0,
     };
   },
 
@@ -836,6 +860,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.appliedGeneration !== 0) {
       obj.appliedGeneration = Math.round(message.appliedGeneration);
     }
+    if (message.minProtocolVersion !== 0) {
+      obj.minProtocolVersion = Math.round(message.minProtocolVersion);
+    }
     return obj;
   },
 
@@ -862,6 +889,7 @@ export const Hello: MessageFns<Hello> = {
     );
     message.inventory = object.inventory?.map((e) => InventoryContainer.fromPartial(e)) || [];
     message.appliedGeneration = object.appliedGeneration ?? 0;
+    message.minProtocolVersion = object.minProtocolVersion ?? 0;
     return message;
   },
 };

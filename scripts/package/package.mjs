@@ -1,0 +1,93 @@
+// npm run package: the bundles, and single executables of the agent and the CLI for
+// linux-amd64, linux-arm64 and linux-armv7, in dist/ with their SHA256SUMS.
+//
+// An executable is the official Node binary of its architecture (node-binaries.mjs) with the
+// app's bundle injected as a single-executable-application blob (postject). The blob is made
+// by that same Node binary (under qemu for foreign architectures), so blob and binary always
+// agree on the Node version; no code cache or snapshot, which keeps the blob portable.
+//
+//   node scripts/package/package.mjs [--arch amd64,arm64,armv7] [--app agent,cli]
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { APPS, bundleApp, bundlePath, repoRoot, sizeMb } from './bundle.mjs';
+import { nodeBinary } from './node-binaries.mjs';
+import { runner, TARGETS } from './targets.mjs';
+
+/** The executables: [app, file name prefix]. */
+export const EXECUTABLES = [
+  ['agent', 'berth-agent'],
+  ['cli', 'berth'],
+];
+export const distDir = join(repoRoot, 'dist');
+const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export function executablePath(name, arch) {
+  return join(distDir, `${name}-linux-${arch}`);
+}
+
+/** Injects `app`'s bundle into the Node binary of `target`; returns the executable's path. */
+export function buildExecutable(app, name, target) {
+  const work = join(distDir, '.sea', `${name}-${target.arch}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const blob = join(work, 'sea.blob');
+  const config = join(work, 'sea-config.json');
+  writeFileSync(config, JSON.stringify({ main: bundlePath(app), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
+  const node = nodeBinary(target);
+  const [cmd, ...prefix] = [...runner(target), node];
+  run(cmd, [...prefix, '--experimental-sea-config', config]);
+  const out = executablePath(name, target.arch);
+  rmSync(out, { force: true });
+  copyFileSync(node, out);
+  chmodSync(out, 0o755);
+  const postject = join(repoRoot, 'node_modules', 'postject', 'dist', 'cli.js');
+  run(process.execPath, [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SENTINEL_FUSE]);
+  rmSync(work, { recursive: true, force: true });
+  return out;
+}
+
+/** Runs a step quietly (postject warns about ELF notes it does not know); its output only if it fails. */
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${[cmd, ...args].join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stdout}${r.stderr}`);
+}
+
+function sha256(path) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { arch: { type: 'string' }, app: { type: 'string' } } });
+  const archs = values.arch ? values.arch.split(',') : TARGETS.map((t) => t.arch);
+  const apps = values.app ? values.app.split(',') : EXECUTABLES.map(([a]) => a);
+  for (const a of archs) if (!TARGETS.some((t) => t.arch === a)) throw new Error(`--arch: unknown ${a} (one of ${TARGETS.map((t) => t.arch).join(', ')})`);
+  for (const a of apps) if (!EXECUTABLES.some(([x]) => x === a)) throw new Error(`--app: unknown ${a} (one of ${EXECUTABLES.map(([x]) => x).join(', ')})`);
+
+  const made = [];
+  for (const app of Object.keys(APPS)) {
+    const out = await bundleApp(app);
+    console.log(`bundle     ${relative(repoRoot, out).padEnd(48)} ${sizeMb(out).toFixed(2)} MB`);
+    made.push(out);
+  }
+  for (const target of TARGETS.filter((t) => archs.includes(t.arch))) {
+    for (const [app, name] of EXECUTABLES.filter(([a]) => apps.includes(a))) {
+      const started = Date.now();
+      const out = buildExecutable(app, name, target);
+      console.log(`executable ${relative(repoRoot, out).padEnd(48)} ${sizeMb(out).toFixed(1)} MB  (Node ${target.nodeVersion}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      made.push(out);
+    }
+  }
+  const sums = made.map((p) => `${sha256(p)}  ${relative(distDir, p)}`).join('\n') + '\n';
+  writeFileSync(join(distDir, 'SHA256SUMS'), sums);
+  console.log(`checksums  dist/SHA256SUMS`);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop())) {
+  main().catch((err) => {
+    console.error(`package: ${err.message}`);
+    process.exit(1);
+  });
+}
