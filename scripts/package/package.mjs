@@ -9,7 +9,7 @@
 //   node scripts/package/package.mjs [--arch amd64,arm64,armv7] [--app agent,cli]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { APPS, bundleApp, bundlePath, repoRoot, sizeMb } from './bundle.mjs';
@@ -77,9 +77,19 @@ async function main() {
       const started = Date.now();
       const out = buildExecutable(app, name, target);
       console.log(`executable ${relative(repoRoot, out).padEnd(48)} ${sizeMb(out).toFixed(1)} MB  (Node ${target.nodeVersion}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      made.push(out);
     }
   }
+  // Every executable in dist/ is listed (those of architectures not rebuilt this time too).
+  for (const target of TARGETS) for (const [, name] of EXECUTABLES) if (existsSync(executablePath(name, target.arch))) made.push(executablePath(name, target.arch));
+  // A release directory: deploy/install-agent.sh installs from it (--from), the control plane as one archive.
+  for (const [src, name] of [['deploy/install-agent.sh', 'install-agent.sh'], ['deploy/systemd/berth-agent.service', 'berth-agent.service'], ['deploy/systemd/berth-control-plane.service', 'berth-control-plane.service']]) {
+    copyFileSync(join(repoRoot, src), join(distDir, name));
+    made.push(join(distDir, name));
+  }
+  const archive = join(distDir, 'berth-control-plane.tar.gz');
+  run('tar', ['-czf', archive, '-C', join(distDir, 'bundles'), 'control-plane']);
+  console.log(`archive    ${relative(repoRoot, archive).padEnd(48)} ${sizeMb(archive).toFixed(1)} MB  (the control plane's bundle and the embedded store's files)`);
+  made.push(archive);
   const sums = made.map((p) => `${sha256(p)}  ${relative(distDir, p)}`).join('\n') + '\n';
   writeFileSync(join(distDir, 'SHA256SUMS'), sums);
   console.log(`checksums  dist/SHA256SUMS`);
