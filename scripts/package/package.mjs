@@ -10,16 +10,22 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { APPS, bundleApp, bundlePath, repoRoot, sizeMb } from './bundle.mjs';
 import { nodeBinary } from './node-binaries.mjs';
 import { runner, TARGETS } from './targets.mjs';
 
-/** The executables: [app, file name prefix]. */
+/**
+ * The executables: [app, file name prefix, architectures]. The control plane carries the embedded
+ * store's files as assets, which Node has from 20.12: not on armv7 (Node 20.11 there), where it
+ * runs from berth-control-plane.tar.gz with Node 20.
+ */
 export const EXECUTABLES = [
-  ['agent', 'berth-agent'],
-  ['cli', 'berth'],
+  ['agent', 'berth-agent', ['amd64', 'arm64', 'armv7']],
+  ['cli', 'berth', ['amd64', 'arm64', 'armv7']],
+  ['control-plane', 'berth-control-plane', ['amd64', 'arm64']],
 ];
 export const distDir = join(repoRoot, 'dist');
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -35,7 +41,8 @@ export function buildExecutable(app, name, target) {
   mkdirSync(work, { recursive: true });
   const blob = join(work, 'sea.blob');
   const config = join(work, 'sea-config.json');
-  writeFileSync(config, JSON.stringify({ main: bundlePath(app), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
+  const assets = Object.fromEntries((APPS[app].assets ?? []).map((a) => [a, join(APPS[app].dir, a)]));
+  writeFileSync(config, JSON.stringify({ main: bundlePath(app), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, ...(APPS[app].assets ? { assets } : {}) }));
   const node = nodeBinary(target);
   const [cmd, ...prefix] = [...runner(target), node];
   run(cmd, [...prefix, '--experimental-sea-config', config]);
@@ -73,7 +80,7 @@ async function main() {
     made.push(out);
   }
   for (const target of TARGETS.filter((t) => archs.includes(t.arch))) {
-    for (const [app, name] of EXECUTABLES.filter(([a]) => apps.includes(a))) {
+    for (const [app, name] of EXECUTABLES.filter(([a, , archs]) => apps.includes(a) && archs.includes(target.arch))) {
       const started = Date.now();
       const out = buildExecutable(app, name, target);
       console.log(`executable ${relative(repoRoot, out).padEnd(48)} ${sizeMb(out).toFixed(1)} MB  (Node ${target.nodeVersion}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -95,7 +102,7 @@ async function main() {
   console.log(`checksums  dist/SHA256SUMS`);
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop())) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((err) => {
     console.error(`package: ${err.message}`);
     process.exit(1);

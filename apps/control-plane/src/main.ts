@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BERTH_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@berth/proto';
+import type { EmbeddedStoreFiles } from '@berth/store';
 import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT } from '@berth/transport';
 import { pino } from 'pino';
 import { startControlPlane } from './server.js';
@@ -25,7 +27,8 @@ Options:
   --insecure                 gRPC without TLS (a warning is logged); by default TLS with the cluster
                              PKI made at first start in DATA_DIR/pki
   --advertise-address ADDR   a name or address agents and users dial, added to the server certificate
-                             (repeatable; loopback, the hostname and the host's addresses are always in)
+                             (repeatable, or comma-separated in BERTH_ADVERTISE_ADDRESS; loopback, the
+                             hostname and the host's addresses are always in)
   --tls-san NAME             another name or address for the server certificate (repeatable)
   --node-cert-lifetime D     how long node certificates last (default 365d; e.g. 90d, 12h); agents
                              renew at two thirds of it
@@ -35,6 +38,22 @@ Options:
   --version                  print the release, agent protocol versions and platform, and exit
   -h, --help                 this help
 `;
+
+/**
+ * In the single executable the embedded store's files (PGlite's WebAssembly and data) are
+ * assets inside it; elsewhere they are found beside PGlite's code (or the bundle).
+ */
+function embeddedStoreFiles(): EmbeddedStoreFiles | undefined {
+  let sea: { isSea(): boolean; getRawAsset(key: string): ArrayBuffer } | undefined;
+  try {
+    sea = createRequire(import.meta.url)('node:sea') as typeof sea;
+  } catch {
+    return undefined; // Node before 20.12: no single executables with assets
+  }
+  if (!sea?.isSea()) return undefined;
+  const asset = (key: string) => new Uint8Array(sea.getRawAsset(key));
+  return { pgliteWasm: asset('pglite.wasm'), initdbWasm: asset('initdb.wasm'), pgliteData: asset('pglite.data') };
+}
 
 function fail(message: string): never {
   process.stderr.write(`berth-control-plane: ${message}\n`);
@@ -107,10 +126,14 @@ async function main(): Promise<void> {
       grpcPort: port('grpc-port', args['grpc-port'] ?? env.BERTH_GRPC_PORT ?? String(DEFAULT_GRPC_PORT)),
       httpPort: port('http-port', args['http-port'] ?? env.BERTH_HTTP_PORT ?? String(DEFAULT_HTTP_PORT)),
       databaseUrl: args['database-url'] ?? env.DATABASE_URL,
+      embeddedStoreFiles: embeddedStoreFiles(),
       secretsKeyFile: args['secrets-key-file'] ?? env.BERTH_SECRETS_KEY_FILE,
       tls: !(args.insecure ?? env.BERTH_INSECURE === '1'),
       nodeCertDays: lifetimeDays(args['node-cert-lifetime']),
-      tlsNames: [...(args['advertise-address'] ?? []), ...(args['tls-san'] ?? [])],
+      tlsNames: [
+        ...(args['advertise-address'] ?? (env.BERTH_ADVERTISE_ADDRESS ?? '').split(',').map((a) => a.trim()).filter(Boolean)),
+        ...(args['tls-san'] ?? []),
+      ],
       onBootstrapToken: (token) => {
         // Printed once, not logged: logs are kept and shipped; this is the key to the cluster.
         process.stderr.write(`\nberth: the first admin API token (shown once, stored only as a hash):\n\n    ${token}\n\n  berth login --server HOST:${args['grpc-port'] ?? DEFAULT_GRPC_PORT} --ca DATA_DIR/pki/ca.crt --token ${token.slice(0, 12)}...\n\n`);

@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_ARN_CONTEXT, systemClock, type ArnContext, type Clock, type Random } from '@berth/domain';
 import { AgentServiceService, ConnectRequest, type GetCaRequest, type GetCaResponse, type JoinRequest, type JoinResponse, type ProtocolRange, type RenewCertificateRequest, type RenewCertificateResponse } from '@berth/proto';
-import { countApiTokens, disconnectAllNodes, migrate, openDatabase, type Database } from '@berth/store';
+import { countApiTokens, disconnectAllNodes, migrate, openDatabase, type Database, type EmbeddedStoreFiles } from '@berth/store';
 import { serverChannelOptions } from '@berth/transport';
 import { experimental, Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { CertificateProvider } from '@grpc/grpc-js/build/src/certificate-provider.js';
@@ -31,6 +31,8 @@ export interface ControlPlaneOptions {
   httpPort: number;
   databaseUrl?: string;
   dataDir: string;
+  /** The embedded store's files when they are not beside its code (the single executable's assets). */
+  embeddedStoreFiles?: EmbeddedStoreFiles;
   heartbeatIntervalMs: number;
   /** After this start, how long agents get to reconnect before any node's grace counts (default: their longest backoff). */
   reconnectAllowanceMs?: number;
@@ -96,7 +98,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const log = o.log;
   // First: a bad key configuration stops the start before anything is opened.
   const keyring = loadKeyring({ keyFile: o.secretsKeyFile, envKeys: o.secretsKeys, dataDir: o.dataDir, log });
-  const db = await openDatabase({ url: o.databaseUrl, dataDir: o.dataDir });
+  const db = await openDatabase({ url: o.databaseUrl, dataDir: o.dataDir, embeddedFiles: o.embeddedStoreFiles });
   log.info({ store: db.kind, location: db.location }, 'database opened');
   const migrated = await migrate(db.sql);
   log.info({ applied: migrated.applied, schemaVersion: migrated.current }, 'migrations applied');

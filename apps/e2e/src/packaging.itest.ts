@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireDocker, requireOrSkip, waitFor } from '@berth/testing';
+import { freePort, requireDocker, requireOrSkip, waitFor } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from './cluster.js';
 import { berth, BerthProcess, repoRoot } from './processes.js';
@@ -45,7 +45,7 @@ describe('the single executables', () => {
   beforeAll(async () => {
     if (!run) return;
     // The real packaging step, as `npm run package` runs it (the Node binaries are cached after the first run).
-    execFileSync(process.execPath, [join(repoRoot, 'scripts/package/package.mjs'), '--app', 'agent,cli'], { cwd: repoRoot, stdio: 'inherit', timeout: 900_000 });
+    execFileSync(process.execPath, [join(repoRoot, 'scripts/package/package.mjs')], { cwd: repoRoot, stdio: 'inherit', timeout: 900_000 });
     cluster = new LocalCluster([], undefined, executable('berth-agent', 'amd64'));
     await cluster.start();
   }, 1_000_000);
@@ -55,9 +55,10 @@ describe('the single executables', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('npm run package made the six executables', () => {
+  it('npm run package made the agent and CLI executables for three architectures, the control plane for two', () => {
     if (!cluster) return;
     for (const name of ['berth-agent', 'berth']) for (const arch of ['amd64', 'arm64', 'armv7']) expect(existsSync(join(repoRoot, 'dist', `${name}-linux-${arch}`))).toBe(true);
+    for (const arch of ['amd64', 'arm64']) expect(existsSync(join(repoRoot, 'dist', `berth-control-plane-linux-${arch}`))).toBe(true);
   });
 
   it('the amd64 agent executable runs a task on the real engine', async () => {
@@ -100,8 +101,31 @@ describe('the single executables', () => {
 
   it.each(['amd64', 'arm64', 'armv7'])('the %s executables print their version', (arch) => {
     if (!cluster) return;
-    const [cmd, ...args] = executable('berth-agent', arch);
-    const out = execFileSync(cmd!, [...args, '--version'], { encoding: 'utf8' });
-    expect(out).toMatch(new RegExp(`^berth-agent \\d+\\.\\d+\\.\\d+ \\(protocol \\d+-\\d+, Node v20\\.\\d+\\.\\d+, linux/${arch === 'amd64' ? 'x64' : arch === 'arm64' ? 'arm64' : 'arm'}\\)`));
+    const platform = `linux/${arch === 'amd64' ? 'x64' : arch === 'arm64' ? 'arm64' : 'arm'}`;
+    const version = (name: string) => {
+      const [cmd, ...args] = executable(name, arch);
+      return execFileSync(cmd!, [...args, '--version'], { encoding: 'utf8' });
+    };
+    expect(version('berth-agent')).toMatch(new RegExp(`^berth-agent \\d+\\.\\d+\\.\\d+ \\(protocol \\d+-\\d+, Node v20\\.\\d+\\.\\d+, ${platform}\\)`));
+    expect(version('berth')).toMatch(new RegExp(`^berth \\d+\\.\\d+\\.\\d+ \\(Node v20\\.\\d+\\.\\d+, ${platform}\\)`));
+    if (arch !== 'armv7') expect(version('berth-control-plane')).toMatch(new RegExp(`^berth-control-plane \\d+\\.\\d+\\.\\d+ \\(agent protocol \\d+-\\d+, Node v20\\.\\d+\\.\\d+, ${platform}\\)`));
+  });
+
+  it('the amd64 control-plane executable starts with the embedded store it carries', async () => {
+    if (!cluster) return;
+    const [grpcPort, httpPort] = [await freePort(), await freePort()];
+    const cp = new BerthProcess('cp-executable', executable('berth-control-plane', 'amd64'), ['--insecure', '--listen', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--data-dir', join(work, 'cp')]);
+    try {
+      const ready = await waitFor('the executable control plane to be ready', async () => {
+        const r = await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined);
+        return r?.ok ? ((await r.json()) as { store: string }) : undefined;
+      }, 60_000).catch((err) => {
+        throw new Error(`${err.message}\n${cp.tail(30)}`);
+      });
+      expect(ready.store).toBe('pglite');
+      expect(existsSync(join(work, 'cp', 'pgdata', 'PG_VERSION'))).toBe(true);
+    } finally {
+      await cp.stop();
+    }
   });
 });

@@ -22,6 +22,18 @@ export interface OpenOptions {
   dataDir?: string;
   /** Pool size for a real Postgres. */
   maxConnections?: number;
+  /**
+   * The embedded store's WebAssembly and data files when they are not beside PGlite's code
+   * (a single executable carries them inside; see EmbeddedStoreFiles).
+   */
+  embeddedFiles?: EmbeddedStoreFiles;
+}
+
+/** PGlite's files as bytes: pglite.wasm, initdb.wasm and pglite.data. */
+export interface EmbeddedStoreFiles {
+  pgliteWasm: Uint8Array;
+  initdbWasm: Uint8Array;
+  pgliteData: Uint8Array;
 }
 
 /** int8 (bigserial, counts) come back as strings from postgres.js by default; ours fit in a double. */
@@ -43,7 +55,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
     return { sql, kind: 'postgres', location: redact(opts.url), close: () => sql.end({ timeout: 5 }) };
   }
   if (!opts.dataDir) throw new Error('openDatabase: either url or dataDir is required');
-  return openEmbedded(opts.dataDir);
+  return openEmbedded(opts.dataDir, opts.embeddedFiles);
 }
 
 /**
@@ -52,7 +64,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
  * connection: PGlite is single-session (advisory locks, LISTEN/NOTIFY and SKIP
  * LOCKED do not behave as in Postgres; nothing here depends on them).
  */
-async function openEmbedded(dataDir: string): Promise<Database> {
+async function openEmbedded(dataDir: string, files?: EmbeddedStoreFiles): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const pgdata = join(dataDir, 'pgdata');
@@ -61,7 +73,19 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   const socketPath = join(dataDir, '.s.PGSQL.5432');
   // Left behind by a process that was killed: ours now that the lock is held.
   rmSync(socketPath, { force: true });
-  const db = await PGlite.create(pgdata);
+  // Node has WebAssembly; this project's TypeScript libraries do not declare it (no DOM lib).
+  const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> } }).WebAssembly;
+  type CreateOptions = NonNullable<Parameters<typeof PGlite.create>[1]>;
+  const db = await PGlite.create(
+    pgdata,
+    files
+      ? ({
+          pgliteWasmModule: await wasm.compile(files.pgliteWasm),
+          initdbWasmModule: await wasm.compile(files.initdbWasm),
+          fsBundle: new Blob([files.pgliteData]),
+        } as CreateOptions)
+      : {},
+  );
   // One PGlite session serves every socket connection, so a session setting holds for all.
   for (const [k, v] of Object.entries(SESSION_SETTINGS)) await db.exec(`SET ${k} = ${v}`);
   const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
