@@ -202,7 +202,7 @@ describe.runIf(run)('agent: container definitions on a real engine', () => {
 });
 
 describe.runIf(run)('agent: the one-file bundle', () => {
-  const cluster = new LocalCluster([], undefined, 'apps/agent/dist-bundle/berth-agent.mjs');
+  const cluster = new LocalCluster([], undefined, 'dist/bundles/berth-agent.cjs');
   beforeAll(async () => {
     execFileSync('npm', ['run', 'bundle', '-w', '@berth/agent'], { cwd: repoRoot, stdio: 'pipe' });
     await cluster.start();

@@ -122,6 +122,19 @@ describe('deploy/install-agent.sh', () => {
     expect(r.status).toBe(0);
   });
 
+  it('the systemd units pass systemd-analyze verify', () => {
+    if (!requireOrSkip('systemd-analyze', spawnSync('systemd-analyze', ['--version']).status === 0, 'apt-get install -y systemd')) return;
+    // The agent's unit as the installer writes it (its ExecStart must exist), and the control plane's with an executable in place.
+    expect(install(root, ['--server', 's', '--token', 't', '--from', release]).code).toBe(0);
+    const cpUnit = join(root, 'berth-control-plane.service');
+    writeFileSync(cpUnit, readFileSync(join(repoRoot, 'deploy/systemd/berth-control-plane.service'), 'utf8').replace('ExecStart=/usr/local/bin/berth-control-plane', `ExecStart=${paths(root).bin}`));
+    for (const unit of [paths(root).unit, cpUnit]) {
+      const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+      expect(r.stderr.split('\n').filter((l) => l && !/Failed to (open|load).*(docker|network|postgresql)/i.test(l))).toEqual([]);
+      expect(r.status).toBe(0);
+    }
+  });
+
   it('a first install: executable, config, unit, join with the token, service enabled and started', () => {
     const r = install(root, ['--server', 'cp.lan:7400', '--token', 'B10abc::t.s', '--from', release, '--label', 'room=attic', '--label', 'disk=ssd']);
     expect(r.stderr).toBe('');

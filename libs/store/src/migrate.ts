@@ -5,6 +5,9 @@ import { MIGRATIONS } from './migrations/index.js';
 /** Arbitrary constant: the advisory lock id that serializes migrations across control planes. */
 const MIGRATION_LOCK_ID = 74_000_001;
 
+/** The database was migrated by a newer release than this one (a downgrade without restoring a backup). */
+export class SchemaTooNewError extends Error {}
+
 export interface MigrateResult {
   applied: number[];
   current: number;
@@ -26,6 +29,14 @@ export async function migrate(sql: Sql, migrations: readonly Migration[] = MIGRA
     )`;
     const rows = await tx<{ version: number }[]>`SELECT version FROM schema_migrations`;
     const done = new Set(rows.map((r) => r.version));
+    // A database a newer release has migrated: this release does not know its tables; refuse rather than guess.
+    const known = Math.max(0, ...migrations.map((m) => m.version));
+    const newest = Math.max(0, ...done);
+    if (newest > known) {
+      throw new SchemaTooNewError(
+        `the database's schema is at version ${newest}, made by a newer Berth release; this control plane knows versions up to ${known}. Run that release (or newer) again, or restore the backup taken before the upgrade (docs/upgrading.md)`,
+      );
+    }
     const applied: number[] = [];
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
       if (done.has(m.version)) continue;

@@ -78,6 +78,15 @@ describe.each(backends)('store on $name', (backend) => {
     expect((await listClusters(db.sql)).map((c) => c.name)).toContain('default');
   });
 
+  it('refuses a database a newer release migrated, saying what to do (a downgrade without a restore)', async () => {
+    if (!db) return;
+    const newer = [...MIGRATIONS, { version: 9_000, name: 'from-the-future', sql: 'CREATE TABLE future_feature (id int)' }];
+    expect((await migrate(db.sql, newer)).applied).toEqual([9_000]);
+    await expect(migrate(db.sql)).rejects.toThrow(/schema is at version 9000, made by a newer Berth release; this control plane knows versions up to \d+/);
+    await db.sql`DELETE FROM schema_migrations WHERE version = 9000`;
+    await db.sql`DROP TABLE future_feature`;
+  });
+
   it('numbers task-definition revisions per family and lists them by key', async () => {
     if (!db) return;
     const sql = db.sql;
