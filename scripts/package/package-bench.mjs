@@ -3,18 +3,19 @@
 //  - the size of each executable (agent and CLI, per architecture) and of each bundle;
 //  - the agent's resident memory at idle, connected to a real control plane (the bundle, with the
 //    embedded store, --insecure on 127.0.0.1) with the real Docker engine and no tasks: as the amd64
-//    single executable, and as the bundle run by this machine's Node (the same Node release),
-//    alternated over --rounds rounds. Each run is under /usr/bin/time -v (its peak, "Maximum resident
-//    set size") and sampled from /proc each second after a settling time (the idle figure: median).
+//    single executable, and as the bundle run by this machine's Node (the same Node release), both
+//    running at the same time (same moment, same page cache), over --rounds rounds. Each is under
+//    /usr/bin/time -v (its peak, "Maximum resident set size") and sampled from /proc each second
+//    after a settling time (the idle figure: median; private dirty: the pages it owns).
 //
 // Run by `npm run bench:package` after `npm run package`. Flags: --rounds N (default 3),
 // --settle-seconds N (default 20), --idle-seconds N (default 30).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
+import { freePort, machine } from '@berth/testing';
 import { bundlePath, repoRoot } from './bundle.mjs';
 import { executablePath, EXECUTABLES } from './package.mjs';
 import { TARGETS } from './targets.mjs';
@@ -30,22 +31,6 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-
-function machine() {
-  const os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
-  return `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${os}, Node ${process.version}`;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function start(name, command, args) {
   const child = spawn(command[0], [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -94,30 +79,59 @@ const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/s
 /** Memory the process owns (anonymous and written pages): RSS less the clean pages of mapped files, which the kernel can drop. */
 const privateDirtyMb = (pid) => Number(/Private_Dirty:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
 
-async function measureAgent(variant, command, server, httpPort, work) {
+/**
+ * How many pages of a mapped file a process has depends on the page cache: a file just written (the
+ * executable, right after packaging) is cached whole, and each page fault maps its cached neighbours
+ * too. Each round starts from a cold cache, as on a node after a boot (needs root; said when not).
+ */
+let coldCacheNote = 'page cache dropped before each round';
+function coldCache() {
+  try {
+    spawnSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '1');
+  } catch (err) {
+    coldCacheNote = `page cache NOT dropped (${err.code ?? err.message}): figures depend on what is cached`;
+  }
+}
+
+/**
+ * Starts every variant at once (the same control plane, the same moment, the same page cache), waits
+ * until all are connected and settled, samples each every second, then stops them.
+ */
+async function measureAgents(variants, server, httpPort, work) {
+  coldCache();
   const before = await agentsConnected(httpPort);
-  const dataDir = join(work, `agent-${variant}-${Math.random().toString(36).slice(2, 8)}`);
-  const run = start(variant, ['/usr/bin/time', '-v', ...command], ['--server', server, '--insecure', '--data-dir', dataDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn', '--secrets-dir', join(dataDir, 'secrets')]);
+  const runs = Object.entries(variants).map(([variant, command]) => {
+    const dataDir = join(work, `agent-${variant}-${Math.random().toString(36).slice(2, 8)}`);
+    const run = start(variant, ['/usr/bin/time', '-v', ...command], ['--server', server, '--insecure', '--data-dir', dataDir, '--bind-ip', '127.0.0.1', '--log-level', 'warn', '--secrets-dir', join(dataDir, 'secrets')]);
+    return { variant, run, idle: [], owned: [] };
+  });
   const t0 = Date.now();
-  await until(`the ${variant} agent to connect`, async () => (await agentsConnected(httpPort)) > before, 60_000).catch((err) => {
-    throw new Error(`${err.message}\n${run.output()}`);
+  await until('the agents to connect', async () => (await agentsConnected(httpPort)) >= before + runs.length, 60_000).catch((err) => {
+    throw new Error(`${err.message}\n${runs.map((r) => r.run.output()).join('\n')}`);
   });
   const connectS = (Date.now() - t0) / 1000;
-  const pid = childOf(run.child.pid);
-  if (!pid) throw new Error(`no agent process under /usr/bin/time (${run.child.pid})`);
+  for (const r of runs) {
+    r.pid = childOf(r.run.child.pid);
+    if (!r.pid) throw new Error(`no agent process under /usr/bin/time (${r.run.child.pid})`);
+  }
   await sleep(SETTLE_S * 1000);
-  const samples = [];
-  const owned = [];
   for (let i = 0; i < IDLE_S; i++) {
-    samples.push(rssMb(pid));
-    owned.push(privateDirtyMb(pid));
+    for (const r of runs) {
+      r.idle.push(rssMb(r.pid));
+      r.owned.push(privateDirtyMb(r.pid));
+    }
     await sleep(1000);
   }
-  process.kill(pid, 'SIGTERM');
-  await run.exited;
-  const peakKb = Number(/Maximum resident set size \(kbytes\):\s+(\d+)/.exec(run.output())?.[1] ?? NaN);
-  await until('the control plane to see the agent go', async () => (await agentsConnected(httpPort)) === before, 30_000);
-  return { idle: median(samples), owned: median(owned), peak: peakKb / 1024, connectS };
+  for (const r of runs) process.kill(r.pid, 'SIGTERM');
+  await Promise.all(runs.map((r) => r.run.exited));
+  await until('the control plane to see the agents go', async () => (await agentsConnected(httpPort)) === before, 30_000);
+  return Object.fromEntries(
+    runs.map((r) => [
+      r.variant,
+      { idle: median(r.idle), owned: median(r.owned), peak: Number(/Maximum resident set size \(kbytes\):\s+(\d+)/.exec(r.run.output())?.[1] ?? NaN) / 1024, connectS },
+    ]),
+  );
 }
 
 async function main() {
@@ -145,9 +159,9 @@ async function main() {
     };
     const results = { executable: [], bundle: [] };
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [variant, command] of round % 2 ? Object.entries(variants) : Object.entries(variants).reverse()) {
-        const r = await measureAgent(variant, command, `127.0.0.1:${grpcPort}`, httpPort, work);
-        say(`round ${round} ${variant}: idle RSS ${r.idle.toFixed(1)} MB (median of ${IDLE_S} samples after ${SETTLE_S} s), of it private dirty ${r.owned.toFixed(1)} MB, peak ${r.peak.toFixed(1)} MB, connected in ${r.connectS.toFixed(1)} s`);
+      const measured = await measureAgents(variants, `127.0.0.1:${grpcPort}`, httpPort, work);
+      for (const [variant, r] of Object.entries(measured)) {
+        say(`round ${round} ${variant}: idle RSS ${r.idle.toFixed(1)} MB (median of ${IDLE_S} samples after ${SETTLE_S} s), of it private dirty ${r.owned.toFixed(1)} MB, peak ${r.peak.toFixed(1)} MB`);
         results[variant].push(r);
       }
     }
@@ -156,7 +170,6 @@ async function main() {
       figures.push([`agent_rss_mb_${variant}`, Math.round(median(rs.map((r) => r.idle)) * 10) / 10, 'MB']);
       figures.push([`agent_private_dirty_mb_${variant}`, Math.round(median(rs.map((r) => r.owned)) * 10) / 10, 'MB']);
       figures.push([`agent_peak_rss_mb_${variant}`, Math.round(median(rs.map((r) => r.peak)) * 10) / 10, 'MB']);
-      figures.push([`agent_connect_s_${variant}`, Math.round(median(rs.map((r) => r.connectS)) * 10) / 10, 's']);
     }
     const ratio = median(results.executable.map((r) => r.idle)) / median(results.bundle.map((r) => r.idle));
     figures.push(['agent_rss_ratio_executable_to_bundle', Math.round(ratio * 100) / 100, 'x']);
@@ -166,6 +179,7 @@ async function main() {
     rmSync(work, { recursive: true, force: true });
   }
   console.log(`bench package: machine ${machine()}`);
+  console.log(`bench package: ${coldCacheNote}`);
   console.log(`bench package: ${ROUNDS} rounds per variant; the executable is the official Node ${TARGETS[0].nodeVersion} binary with the bundle injected, the bundle runs on ${process.execPath} (${process.version})`);
   for (const [metric, value, unit] of figures) console.log(`bench package ${metric} ${value} ${unit}`);
 }
