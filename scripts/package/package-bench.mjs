@@ -180,7 +180,7 @@ async function main() {
   }
   console.log(`bench package: machine ${machine()}`);
   console.log(`bench package: ${coldCacheNote}`);
-  console.log(`bench package: ${ROUNDS} rounds per variant; the executable is the official Node ${TARGETS[0].nodeVersion} binary with the bundle injected, the bundle runs on ${process.execPath} (${process.version})`);
+  console.log(`bench package: ${ROUNDS} rounds per variant; the executable is the official Node ${TARGETS[0].nodeVersion} binary, stripped, with the bundle injected, the bundle runs on ${process.execPath} (${process.version})`);
   for (const [metric, value, unit] of figures) console.log(`bench package ${metric} ${value} ${unit}`);
 }
 

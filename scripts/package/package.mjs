@@ -1,8 +1,8 @@
 // npm run package: the bundles, and single executables of the agent and the CLI for
 // linux-amd64, linux-arm64 and linux-armv7, in dist/ with their SHA256SUMS.
 //
-// An executable is the official Node binary of its architecture (node-binaries.mjs) with the
-// app's bundle injected as a single-executable-application blob (postject). The blob is made
+// An executable is the official Node binary of its architecture (node-binaries.mjs), stripped of its
+// symbol tables, with the app's bundle injected as a single-executable-application blob (postject). The blob is made
 // by that same Node binary (under qemu for foreign architectures), so blob and binary always
 // agree on the Node version; no code cache or snapshot, which keeps the blob portable.
 //
@@ -14,7 +14,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { APPS, bundleApp, bundlePath, repoRoot, sizeMb } from './bundle.mjs';
-import { nodeBinary } from './node-binaries.mjs';
+import { strippedNodeBinary } from './node-binaries.mjs';
 import { runner, TARGETS } from './targets.mjs';
 
 /**
@@ -43,7 +43,7 @@ export function buildExecutable(app, name, target) {
   const config = join(work, 'sea-config.json');
   const assets = Object.fromEntries((APPS[app].assets ?? []).map((a) => [a, join(APPS[app].dir, a)]));
   writeFileSync(config, JSON.stringify({ main: bundlePath(app), output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, ...(APPS[app].assets ? { assets } : {}) }));
-  const node = nodeBinary(target);
+  const node = strippedNodeBinary(target);
   const [cmd, ...prefix] = [...runner(target), node];
   run(cmd, [...prefix, '--experimental-sea-config', config]);
   const out = executablePath(name, target.arch);

