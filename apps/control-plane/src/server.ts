@@ -20,6 +20,7 @@ import { Authenticator } from './grpc/auth.js';
 import { createApiTokenOp } from './services/api-tokens.js';
 import type { WatchSettings } from './events/watch-events.js';
 import { startHealthServer } from './http/health-server.js';
+import { Metrics } from './metrics/metrics.js';
 import type { AppContext } from './services/context.js';
 import { AgentSession, type SessionSettings } from './sessions/agent-session.js';
 import { SessionRegistry } from './sessions/session-registry.js';
@@ -133,12 +134,15 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   };
   const resealed = await resealSecrets(ctx);
   if (resealed > 0) log.info({ resealed, key: keyring.primaryId }, 'secrets sealed again with the first key (key rotation)');
+  const metrics = new Metrics({ agentSessions: () => sessions.size });
+  metrics.start();
   const settings: SessionSettings = {
     heartbeatIntervalMs: o.heartbeatIntervalMs,
     usageWriteIntervalMs: Math.max(30_000, o.heartbeatIntervalMs),
     helloTimeoutMs: 15_000,
     requireAgentCert: pki !== undefined,
     protocol: o.protocol,
+    metrics,
   };
 
   const shutdown = new AbortController();
@@ -186,6 +190,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   try {
     http = await startHealthServer(o.listen, o.httpPort, {
       caCertPem: pki?.ca.certPem,
+      metrics: () => metrics.render(),
       ready: async () => {
         try {
           await Promise.race([db.sql`SELECT 1`, new Promise((_, rej) => setTimeout(() => rej(new Error('database timeout')), 2000))]);
@@ -233,6 +238,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     close: async () => {
       clearInterval(resync);
       services.stop();
+      metrics.stop();
       liveness.stop();
       pruner.stop();
       placement.stop();

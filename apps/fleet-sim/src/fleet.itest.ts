@@ -58,6 +58,12 @@ describe('a simulated fleet against a real control plane', () => {
     expect(all).toHaveLength(AGENTS);
     expect(new Set(all.map((n) => n.hostname)).size).toBe(AGENTS);
     await waitFor('heartbeats', async () => fleet.agents.every((a) => a.counters.heartbeats >= 2), 10_000);
+    // The control plane counts them, and how long each took to handle (GET /metrics, Prometheus text).
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(metrics).toContain(`berth_agent_sessions ${AGENTS}\n`);
+    expect(Number(/berth_heartbeats_total (\d+)/.exec(metrics)![1])).toBeGreaterThanOrEqual(AGENTS * 2);
+    expect(Number(/berth_heartbeat_handling_seconds_count (\d+)/.exec(metrics)![1])).toBeGreaterThanOrEqual(AGENTS * 2);
+    expect(Number(/berth_event_loop_lag_seconds_count (\d+)/.exec(metrics)![1])).toBeGreaterThan(0);
   });
 
   it('runs tasks placed on the fleet through the scheduler', async () => {

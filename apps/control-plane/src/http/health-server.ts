@@ -9,9 +9,11 @@ export interface HealthChecks {
   caCertPem?: string;
   /** Ready: the database answers and the gRPC port is bound. */
   ready(): Promise<{ ok: boolean; detail: Record<string, unknown> }>;
+  /** GET /metrics: the control plane's figures in Prometheus text format. */
+  metrics?(): string;
 }
 
-/** GET /healthz (the process is up), GET /readyz (it can serve), GET /cacerts (the cluster CA). */
+/** GET /healthz (the process is up), GET /readyz (it can serve), GET /cacerts (the cluster CA), GET /metrics. */
 export function startHealthServer(host: string, port: number, checks: HealthChecks): Promise<Server> {
   const server = createServer((req, res) => {
     const send = (code: number, body: unknown) => {
@@ -25,6 +27,10 @@ export function startHealthServer(host: string, port: number, checks: HealthChec
       res.writeHead(200, { 'content-type': 'application/x-pem-file' });
       return void res.end(checks.caCertPem);
     }
+    if (req.url === '/metrics' && checks.metrics) {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      return void res.end(checks.metrics());
+    }
     if (req.url === '/readyz') {
       checks.ready().then(
         (r) => send(r.ok ? 200 : 503, { status: r.ok ? 'ready' : 'not ready', ...r.detail }),
@@ -32,7 +38,7 @@ export function startHealthServer(host: string, port: number, checks: HealthChec
       );
       return;
     }
-    send(404, { error: 'not found', paths: ['/healthz', '/readyz', '/cacerts'] });
+    send(404, { error: 'not found', paths: ['/healthz', '/readyz', '/cacerts', '/metrics'] });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { arns, newSessionId, BerthError, secretReferences } from '@berth/domain';
 import {
   agentProtocolRange,
@@ -23,6 +24,7 @@ import { nodeDisconnectedOp, registerNodeOp } from '../services/nodes.js';
 import { resolveTaskSecrets } from '../services/secrets.js';
 import { applyTaskStatusReports, type ReportedTaskStatus } from '../services/tasks.js';
 import type { SessionRegistry } from './session-registry.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { safeDetails } from '../grpc/errors.js';
 import type { LogsChunk, LogsRequest } from '@berth/proto';
 import { LogsRouter, type LogsConsumer } from '../services/task-logs.js';
@@ -38,6 +40,8 @@ export interface SessionSettings {
   requireAgentCert?: boolean;
   /** The protocol versions served (default this release's; tests stand in for other releases). */
   protocol?: ProtocolRange;
+  /** Where heartbeat handling times are recorded (GET /metrics). */
+  metrics?: Metrics;
 }
 
 type Call = ServerDuplexStream<ConnectRequest, ConnectResponse>;
@@ -74,7 +78,16 @@ export class AgentSession {
     this.log = ctx.log.child({ session: this.sessionId, peer: call.getPeer() });
     this.helloTimer = setTimeout(() => void this.fail(status.INVALID_ARGUMENT, 'no hello received in time'), settings.helloTimeoutMs);
     call.on('data', (msg: ConnectRequest) => {
-      this.queue = this.queue.then(() => this.handle(msg)).catch((err) => this.onHandlerError(err));
+      const metrics = settings.metrics;
+      const arrived = metrics && msg.message?.$case === 'heartbeat' ? performance.now() : undefined;
+      this.queue = this.queue
+        .then(() => this.handle(msg))
+        .then(() => {
+          if (arrived === undefined || !metrics) return;
+          metrics.heartbeats++;
+          metrics.heartbeatHandling.observe((performance.now() - arrived) / 1000);
+        })
+        .catch((err) => this.onHandlerError(err));
     });
     call.on('end', () => void this.close('agent ended the stream'));
     call.on('error', (err) => void this.close(`stream error: ${err.message}`));
