@@ -56,6 +56,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** The node this agent is: its containers carry it, and only they (or older ones without it) are listed. */
   private nodeId = '';
+  /** Containers Docker reported an `oom` event for (the last 1,000). */
+  private readonly oomSeen = new Set<string>();
 
   constructor(readonly host: string) {
     this.docker = new Docker(dockerOptions(host));
@@ -203,7 +205,13 @@ export class DockerRuntime implements ContainerRuntime {
 
   async inspect(id: string): Promise<ContainerInspection | undefined> {
     try {
-      const i = await this.docker.getContainer(id).inspect();
+      let i = await this.docker.getContainer(id).inspect();
+      // Killed (137) under a memory limit moments ago, and not (yet) marked OOMKilled: on cgroup v2
+      // Docker can process the exit before the OOM notice. Give it a moment before saying why.
+      for (let wait = 0; wait < OOM_NOTICE_WAITS && looksLikeUnrecordedOom(i, this.oomSeen); wait++) {
+        await new Promise((r) => setTimeout(r, OOM_NOTICE_WAIT_MS));
+        i = await this.docker.getContainer(id).inspect();
+      }
       const ports: PortBinding[] = [];
       for (const [key, bindings] of Object.entries(i.NetworkSettings?.Ports ?? {})) {
         const [port, protocol] = key.split('/');
@@ -217,7 +225,7 @@ export class DockerRuntime implements ContainerRuntime {
         id: i.Id,
         state: i.State.Status,
         exitCode: i.State.Status === 'exited' || i.State.Status === 'dead' ? i.State.ExitCode : undefined,
-        oomKilled: i.State.OOMKilled,
+        oomKilled: i.State.OOMKilled || this.oomSeen.has(i.Id),
         error: i.State.Error || undefined,
         ports,
         health: (i.State.Health?.Status as ContainerInspection['health']) || undefined,
@@ -248,6 +256,12 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  private rememberOom(id: string | undefined): void {
+    if (!id) return;
+    this.oomSeen.add(id);
+    if (this.oomSeen.size > 1000) this.oomSeen.delete(this.oomSeen.values().next().value!);
+  }
+
   subscribe(onEvent: (e: ContainerEvent) => void, onError: (err: Error) => void): () => void {
     let stream: NodeJS.ReadableStream | undefined;
     let closed = false;
@@ -267,6 +281,8 @@ export class DockerRuntime implements ContainerRuntime {
             if (!line) continue;
             try {
               const e = JSON.parse(line);
+              const action = e.Action ?? e.status;
+              if (action === 'oom') this.rememberOom(e.id ?? e.Actor?.ID);
               onEvent({ id: e.id ?? e.Actor?.ID, action: e.Action ?? e.status, taskId: e.Actor?.Attributes?.[LABEL_TASK_ID] });
             } catch {
               // ignore a malformed line
@@ -289,4 +305,16 @@ function validDate(s: string | undefined): Date | undefined {
   if (!s || s.startsWith('0001-')) return undefined;
   const d = new Date(s);
   return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** How long inspect waits, at most OOM_NOTICE_WAITS times, for Docker to record an OOM kill it has not yet. */
+const OOM_NOTICE_WAIT_MS = 100;
+const OOM_NOTICE_WAITS = 3;
+
+/** Exited 137 within the last 2 s with a memory limit, and neither inspect nor an event says OOM yet. */
+function looksLikeUnrecordedOom(i: Docker.ContainerInspectInfo, oomSeen: Set<string>): boolean {
+  if (i.State.OOMKilled || oomSeen.has(i.Id) || i.State.Status !== 'exited' || i.State.ExitCode !== 137) return false;
+  if (!(i.HostConfig?.Memory && i.HostConfig.Memory > 0)) return false;
+  const finished = Date.parse(i.State.FinishedAt);
+  return Number.isFinite(finished) && Date.now() - finished < 2_000;
 }
