@@ -21,9 +21,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ControlServiceClient, CreateServiceRequest, RegisterTaskDefinitionRequest } from '@berth/proto';
 import { freePort, machine, round, startTestPostgres, waitFor } from '@berth/testing';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import postgres from 'postgres';
-import { Fleet } from '../src/index.js';
+import { controlCall, Fleet } from '../src/index.js';
 
 const { values: flags } = parseArgs({ options: { sizes: { type: 'string' }, full: { type: 'boolean' }, 'tasks-per-node': { type: 'string' }, window: { type: 'string' }, 'start-rate': { type: 'string' } } });
 /** Default 1,000 agents (about 3 minutes); --full runs 1,000, 5,000 and 10,000 (the issue's sizes, about 20 minutes). */
@@ -77,8 +77,7 @@ async function runSize(n: number): Promise<Result> {
   cp.stderr!.on('data', (d) => (output = (output + d).slice(-20_000)));
   const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
   const control = new ControlServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
-  const call = <Res>(method: string, req: unknown): Promise<Res> =>
-    new Promise((resolve, reject) => (control as unknown as Record<string, (r: unknown, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!(req, (err, res) => (err ? reject(err) : resolve(res))));
+  const call = controlCall(control);
   const fleet = new Fleet({ server: `127.0.0.1:${grpcPort}`, agents: n });
   const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
   try {

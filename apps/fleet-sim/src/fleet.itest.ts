@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServiceClient, DescribeContainerInstancesRequest, ListTasksRequest, RegisterTaskDefinitionRequest, RunTaskRequest, type ContainerInstance } from '@berth/proto';
 import { freePort, waitFor } from '@berth/testing';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { controlCall } from './control-call.js';
 import { Fleet } from './fleet.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
@@ -23,10 +24,7 @@ describe('a simulated fleet against a real control plane', () => {
   let control: ControlServiceClient;
   let fleet: Fleet;
 
-  const call = <Res>(method: string, req: unknown): Promise<Res> =>
-    new Promise((resolve, reject) =>
-      (control as unknown as Record<string, (r: unknown, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!(req, (err, res) => (err ? reject(err) : resolve(res))),
-    );
+  const call = <Res>(method: string, req: unknown): Promise<Res> => controlCall(control)<Res>(method, req);
   const nodes = async () => (await call<{ containerInstances: ContainerInstance[] }>('describeContainerInstances', DescribeContainerInstancesRequest.fromPartial({ cluster: '' }))).containerInstances;
   const live = async () => ((await (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).json()) as { agents: number }).agents;
 

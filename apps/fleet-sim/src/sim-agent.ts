@@ -108,7 +108,7 @@ export class SimAgent {
   heal(): void {
     if (this.state !== 'partitioned') return;
     if (!this.stream) return this.connect();
-    this.state = this.nodeId && this.counters.welcomes > 0 ? 'connected' : 'connecting';
+    this.state = this.counters.welcomes > 0 ? 'connected' : 'connecting';
     this.stream.resume();
     if (this.state === 'connected') {
       this.startHeartbeat();
