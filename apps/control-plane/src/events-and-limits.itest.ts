@@ -163,7 +163,7 @@ describe.each(BACKENDS)('events, status batches, lists and limits on $name', (ba
     if (!env) return;
     const made = await createClusterOp(ctx, 'graceful', [{ name: 'nodeLostGraceSeconds', value: '90' }, { name: 'containerInsights', value: 'enabled' }]);
     expect(made.nodeLostGraceSeconds).toBe(90);
-    expect((await describeClustersOp(ctx, [])).found[0]!.nodeLostGraceSeconds).toBe(30);
+    expect((await describeClustersOp(ctx, [])).found[0]!.nodeLostGraceSeconds).toBe(10);
     expect((await updateClusterSettingsOp(ctx, 'graceful', [{ name: 'nodeLostGraceSeconds', value: '5' }])).nodeLostGraceSeconds).toBe(5);
     const bad = updateClusterSettingsOp(ctx, 'graceful', [{ name: 'nodeLostGraceSeconds', value: '0' }, { name: 'color', value: 'blue' }]);
     await expect(bad).rejects.toThrow(/settings\[0\]\.value: nodeLostGraceSeconds must be a whole number of seconds, 1-86400, got "0"[\s\S]*settings\[1\]\.name: must be nodeLostGraceSeconds/);

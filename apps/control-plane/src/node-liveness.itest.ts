@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '@berth/domain';
 import { AgentServiceClient, type DesiredState } from '@berth/proto';
-import { getNode } from '@berth/store';
+import { getNode, listEvents } from '@berth/store';
 import { credentials, status } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +71,7 @@ describe('node liveness', () => {
     heartbeat(agent);
     await new Promise((r) => setTimeout(r, 100));
 
-    // Three intervals without a heartbeat: the stream is closed and the node is disconnected.
+    // Two intervals without a heartbeat: the stream is closed and the node is disconnected.
     advance(3500);
     await cp.liveness.tick();
     const end = await agent.closed();
@@ -81,16 +81,17 @@ describe('node liveness', () => {
     // Disconnected is not dead: the task is left as it was.
     expect((await task(taskId)).lastStatus).toBe('RUNNING');
 
-    advance(29_000);
+    // The grace (10 s by default) counts from the last heartbeat, 3.5 s before the stream was closed.
+    advance(5_000);
     await cp.liveness.tick();
     expect((await task(taskId)).lastStatus).toBe('RUNNING');
 
-    // Past the 30 s grace: lost.
+    // Past the grace: lost.
     advance(1500);
     await cp.liveness.tick();
     const lost = await task(taskId);
     expect(lost).toMatchObject({ lastStatus: 'STOPPED', desiredStatus: 'STOPPED', stopCode: 'NodeLost' });
-    expect(lost.stoppedReason).toMatch(new RegExp(`Node ${nodeId} lost: no contact with its agent for more than 30 s`));
+    expect(lost.stoppedReason).toMatch(new RegExp(`Node ${nodeId} lost: no contact with its agent for more than 10 s`));
 
     // The node comes back still running the container: its desired set no longer has the task.
     const back = new ScriptedAgent(agents);
@@ -113,11 +114,11 @@ describe('node liveness', () => {
     advance(25_000);
     await stop();
     await start();
-    // 35 s since the agent left, but only 10 s since this control plane started.
-    advance(10_000);
+    // 34 s since the agent left, but only 9 s since this control plane started.
+    advance(9_000);
     await cp.liveness.tick();
     expect((await task(taskId)).lastStatus).toBe('RUNNING');
-    advance(21_000);
+    advance(2_000);
     await cp.liveness.tick();
     expect((await task(taskId)).stopCode).toBe('NodeLost');
   });
@@ -134,5 +135,43 @@ describe('node liveness', () => {
     expect(pruned.tasks).toBeGreaterThanOrEqual(1);
     expect((await describeTasksOp(ctx, { tasks: [taskId] })).missing).toEqual([taskId]);
     agent.end();
+  });
+
+  it('holds back node loss while most of the cluster is out of contact at once, and says why', async () => {
+    const a = await connectWithTask();
+    a.agent.end();
+    const b = await connectWithTask();
+    b.agent.end();
+    const c = await connectWithTask();
+    await waitUntil(async () => !(await getNode(cp.db.sql, b.nodeId))!.agentConnected);
+    const keepAlive = setInterval(() => heartbeat(c.agent), 200);
+    try {
+      // Two of three nodes silent for longer than the grace: the control plane is the likelier side cut off.
+      advance(11_000);
+      heartbeat(c.agent);
+      await new Promise((r) => setTimeout(r, 100));
+      await cp.liveness.tick();
+      expect((await task(a.taskId)).lastStatus).toBe('RUNNING');
+      expect((await task(b.taskId)).lastStatus).toBe('RUNNING');
+      const events = await listEvents(cp.db.sql, 'default', 0, 10_000);
+      const held = events.filter((e) => e.kind === 'cluster.node-loss-held');
+      expect(held).toHaveLength(1);
+      expect(held[0]!.message).toMatch(/node loss held back: 2 of 3 nodes are out of contact at once \(more than 50%\)/);
+      await cp.liveness.tick();
+      expect((await listEvents(cp.db.sql, 'default', 0, 10_000)).filter((e) => e.kind === 'cluster.node-loss-held')).toHaveLength(1);
+
+      // One comes back: one of three out of contact is judged as usual.
+      const back = new ScriptedAgent(agents);
+      back.send({ $case: 'hello', value: hello({ nodeId: a.nodeId }) });
+      await back.next('welcome');
+      await cp.liveness.tick();
+      expect((await task(a.taskId)).lastStatus).toBe('RUNNING');
+      expect((await task(b.taskId)).stopCode).toBe('NodeLost');
+      expect((await listEvents(cp.db.sql, 'default', 0, 10_000)).some((e) => e.kind === 'cluster.node-loss-resumed')).toBe(true);
+      back.end();
+    } finally {
+      clearInterval(keepAlive);
+      c.agent.end();
+    }
   });
 });

@@ -293,7 +293,7 @@ describe.runIf(run)('first task, end to end', () => {
       expect(containersOf(taskId, true).every((c) => before.includes(c.id))).toBe(true);
       expect(describeTask(await berthJson(server, ['task', 'describe', taskId])).lastStatus).toBe('STOPPED');
     } finally {
-      await berth(server, ['cluster', 'update', 'default', '--node-lost-grace', '30']);
+      await berth(server, ['cluster', 'update', 'default', '--node-lost-grace', '10']);
     }
   });
 

@@ -121,6 +121,29 @@ export async function findLostNodes(q: Queryable, now: Date, graceFrom: Date = n
   return rows.map((r) => ({ id: r.id, cluster: r.cluster, graceSeconds: r.grace }));
 }
 
+export interface ClusterContact {
+  cluster: string;
+  /** Registered nodes (not INACTIVE) whose agent is connected. */
+  inContact: number;
+  /** Registered nodes out of contact that still hold tasks not STOPPED. */
+  outOfContact: number;
+}
+
+/**
+ * Per cluster, how many nodes are in and out of contact: when most of a
+ * cluster looks dead at once, the control plane is more likely the side cut off.
+ */
+export async function clusterContact(q: Queryable, clusters: string[]): Promise<ClusterContact[]> {
+  if (clusters.length === 0) return [];
+  const rows = await q`
+    SELECT n.cluster,
+           count(*) FILTER (WHERE n.agent_connected)::int AS in_contact,
+           count(*) FILTER (WHERE NOT n.agent_connected
+             AND EXISTS (SELECT 1 FROM tasks t WHERE t.node_id = n.id AND t.last_status <> 'STOPPED'))::int AS out_of_contact
+    FROM nodes n WHERE n.cluster = ANY(${clusters}) AND n.status <> 'INACTIVE' GROUP BY n.cluster`;
+  return rows.map((r) => ({ cluster: r.cluster, inContact: r.in_contact, outOfContact: r.out_of_contact }));
+}
+
 export async function saveNodeUsage(q: Queryable, id: string, usage: NodeUsage, at: Date): Promise<void> {
   await q`UPDATE nodes SET usage = ${q.json(usage as never)}, last_heartbeat_at = ${at} WHERE id = ${id}`;
 }

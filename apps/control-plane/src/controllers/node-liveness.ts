@@ -1,12 +1,21 @@
-import { appendEvents, bumpGenerations, findLostNodes, stopTasksOfNode } from '@berth/store';
+import { appendEvents, bumpGenerations, clusterContact, findLostNodes, stopTasksOfNode, type LostNode } from '@berth/store';
 import { BACKOFF_MAX_MS } from '@berth/transport';
 import { status } from '@grpc/grpc-js';
 import type { AppContext } from '../services/context.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
 
 /** Heartbeats a session may miss before its node counts as disconnected. */
-export const MISSED_HEARTBEATS = 3;
+export const MISSED_HEARTBEATS = 2;
 export const LIVENESS_CHECK_INTERVAL_MS = 1_000;
+/**
+ * More than this share of a cluster's nodes out of contact at once (and at
+ * least MASS_LOSS_MIN_NODES of them): nobody is judged lost, as Kubernetes
+ * stops evicting when most of a zone looks unhealthy. The control plane's own
+ * network is the likelier fault, and replacing most of a cluster onto the few
+ * nodes left would only overload them.
+ */
+export const MASS_LOSS_SHARE = 0.5;
+export const MASS_LOSS_MIN_NODES = 2;
 
 export interface LivenessSettings {
   heartbeatIntervalMs: number;
@@ -20,7 +29,7 @@ export interface LivenessSettings {
  * Node liveness, from the clock in the context:
  * connected -> disconnected (no heartbeat for MISSED_HEARTBEATS intervals: the
  * stream is closed, the agent reconnects if it can) -> lost (disconnected for
- * longer than the cluster's grace, default 30 s: its tasks become STOPPED with
+ * longer than the cluster's grace, default 10 s: its tasks become STOPPED with
  * NodeLost). A disconnected node's tasks are left alone until then. When a lost
  * node comes back, its desired set no longer has those tasks, so the agent
  * removes their containers: nothing runs twice.
@@ -34,6 +43,8 @@ export class NodeLivenessController {
    * from when its agent could have tried again.
    */
   private readonly graceFrom: Date;
+  /** Clusters whose node losses are held back now (one event when it starts, one when it ends). */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -63,9 +74,11 @@ export class NodeLivenessController {
         this.sessions
           .all()
           .filter((s) => s.registered && now.getTime() - s.lastHeartbeatAt > limit)
-          .map((s) => s.fail(status.UNAVAILABLE, `no heartbeat for ${Math.round((now.getTime() - s.lastHeartbeatAt) / 1000)} s`)),
+          .map((s) => s.fail(status.UNAVAILABLE, `no heartbeat for ${Math.round((now.getTime() - s.lastHeartbeatAt) / 1000)} s`, new Date(s.lastHeartbeatAt))),
       );
-      for (const node of await findLostNodes(this.ctx.db.sql, now, this.graceFrom)) {
+      const lost = await findLostNodes(this.ctx.db.sql, now, this.graceFrom);
+      const judged = await this.holdBackMassLoss(lost);
+      for (const node of judged) {
         const reason = `Node ${node.id} lost: no contact with its agent for more than ${node.graceSeconds} s`;
         const stopped = await this.ctx.db.sql.begin(async (tx) => {
           const ids = await stopTasksOfNode(tx, node.id, 'NodeLost', reason, now);
@@ -85,5 +98,36 @@ export class NodeLivenessController {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /**
+   * The nodes that may be judged lost now: none of a cluster where more than
+   * MASS_LOSS_SHARE of the nodes are out of contact at once. An event says when
+   * holding back starts (and why) and when it ends.
+   */
+  private async holdBackMassLoss(lost: LostNode[]): Promise<LostNode[]> {
+    const clusters = [...new Set([...lost.map((n) => n.cluster), ...this.held])];
+    const held = new Set<string>();
+    for (const c of await clusterContact(this.ctx.db.sql, clusters)) {
+      const total = c.inContact + c.outOfContact;
+      const mass = c.outOfContact >= MASS_LOSS_MIN_NODES && c.outOfContact > total * MASS_LOSS_SHARE;
+      if (mass) held.add(c.cluster);
+      if (mass && !this.held.has(c.cluster)) {
+        const message =
+          `node loss held back: ${c.outOfContact} of ${total} nodes are out of contact at once (more than ${MASS_LOSS_SHARE * 100}%), ` +
+          `which looks like the control plane's own network rather than the nodes; their tasks are not replaced until at most half are out of contact ` +
+          `(a node that is really gone: berth node deregister ID --force)`;
+        await appendEvents(this.ctx.db.sql, [{ cluster: c.cluster, kind: 'cluster.node-loss-held', subject: c.cluster, message, data: { ...c } }]);
+        this.ctx.log.warn({ cluster: c.cluster, outOfContact: c.outOfContact, total }, 'node loss held back: most of the cluster is out of contact at once');
+        this.held.add(c.cluster);
+      }
+    }
+    for (const cluster of [...this.held]) {
+      if (held.has(cluster)) continue;
+      this.held.delete(cluster);
+      await appendEvents(this.ctx.db.sql, [{ cluster, kind: 'cluster.node-loss-resumed', subject: cluster, message: 'node loss judged again: at most half of the nodes are out of contact' }]);
+      this.ctx.log.info({ cluster }, 'node loss judged again');
+    }
+    return lost.filter((n) => !held.has(n.cluster));
   }
 }

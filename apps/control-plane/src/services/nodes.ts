@@ -51,8 +51,9 @@ export async function registerNodeOp(ctx: AppContext, hello: NodeHello, sessionI
   return node;
 }
 
-export async function nodeDisconnectedOp(ctx: AppContext, node: NodeRecord, sessionId: string, reason: string): Promise<void> {
-  if (await setNodeDisconnected(ctx.db.sql, node.id, sessionId, ctx.clock.now())) {
+/** `at`: the last contact with the agent (a silent agent's last heartbeat), default now. */
+export async function nodeDisconnectedOp(ctx: AppContext, node: NodeRecord, sessionId: string, reason: string, at: Date = ctx.clock.now()): Promise<void> {
+  if (await setNodeDisconnected(ctx.db.sql, node.id, sessionId, at)) {
     await appendEvents(ctx.db.sql, [{ cluster: node.cluster, kind: 'node.disconnected', subject: node.id, message: `node ${node.id} disconnected: ${reason}` }]);
   }
 }

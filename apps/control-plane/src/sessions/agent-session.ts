@@ -64,6 +64,8 @@ export class AgentSession {
   private pushing = false;
   private pushAgain = false;
   private lastUsageWrite = 0;
+  /** Set by fail(): why this session ends and when the agent was last heard from. */
+  private failure: { reason: string; lastContact?: Date } | undefined;
   lastHeartbeatAt = 0;
   /** The agent's latest per-container usage batch. */
   containerStats: ContainerStatsBatch | undefined;
@@ -359,11 +361,14 @@ export class AgentSession {
   }
 
   /** Ends this stream with a status and a logged reason. */
-  fail(code: status, details: string): Promise<void> {
+  /** `lastContact`: when the agent was last heard from, if earlier than now (a silent agent). */
+  fail(code: status, details: string, lastContact?: Date): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.log.warn({ code: status[code], reason: details }, 'closing agent stream');
+    // The emitted error closes this session through the 'error' handler: it records this reason.
+    this.failure = { reason: details, lastContact };
     this.call.emit('error', { code, details: safeDetails(details) });
-    return this.close(details);
+    return this.close(details, lastContact);
   }
 
   /** Ends the session; resolves once the disconnect is recorded. */
@@ -371,8 +376,9 @@ export class AgentSession {
     return this.node !== undefined;
   }
 
-  close(reason: string): Promise<void> {
+  close(reason: string, lastContact?: Date): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (this.failure) ({ reason, lastContact } = this.failure);
     this.closed = true;
     clearTimeout(this.helloTimer);
     try {
@@ -384,7 +390,7 @@ export class AgentSession {
     if (!node) return Promise.resolve();
     this.registry.remove(node.id, this);
     this.log.info({ reason }, 'agent disconnected');
-    return nodeDisconnectedOp(this.ctx, node, this.sessionId, reason).catch((err) => this.log.error({ err }, 'could not record the disconnect'));
+    return nodeDisconnectedOp(this.ctx, node, this.sessionId, reason, lastContact).catch((err) => this.log.error({ err }, 'could not record the disconnect'));
   }
 
   // ---- logs: streams asked of this agent, its chunks routed back by request id ----

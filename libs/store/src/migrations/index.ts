@@ -8,6 +8,7 @@ import { secrets } from './007-secrets.js';
 import { join } from './008-join.js';
 import { apiTokens } from './009-api-tokens.js';
 import { apiTokenScope } from './010-api-token-scope.js';
+import { nodeLostGraceDefault } from './011-node-lost-grace-default.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'join', sql: join },
   { version: 9, name: 'api-tokens', sql: apiTokens },
   { version: 10, name: 'api-token-scope', sql: apiTokenScope },
+  { version: 11, name: 'node-lost-grace-default', sql: nodeLostGraceDefault },
 ];
