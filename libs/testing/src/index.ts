@@ -4,3 +4,4 @@ export * from './postgres-server.js';
 export * from './wait.js';
 export * from './bench.js';
 export * from './registry.js';
+export * from './faults.js';
