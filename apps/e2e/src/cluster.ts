@@ -88,9 +88,12 @@ export class LocalCluster {
     return this.cp;
   }
 
+  /** Where the agent dials, when not the control plane itself (a TcpProxy a fault test controls). */
+  agentServer: string | undefined;
+
   startAgent(extra: string[] = []): BerthProcess {
     this.agent = new BerthProcess('agent', this.agentScript, [
-      '--server', this.server, '--data-dir', this.agentDataDir, '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--stats-interval', '2', '--token', this.joinToken,
+      '--server', this.agentServer ?? this.server, '--data-dir', this.agentDataDir, '--bind-ip', '127.0.0.1', '--log-level', 'debug', '--stats-interval', '2', '--token', this.joinToken,
       ...(this.dockerHost ? ['--docker-host', this.dockerHost] : []),
       ...this.agentArgs,
       ...extra,

@@ -5,3 +5,4 @@ export * from './wait.js';
 export * from './bench.js';
 export * from './registry.js';
 export * from './faults.js';
+export * from './tcp-proxy.js';

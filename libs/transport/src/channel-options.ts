@@ -1,14 +1,23 @@
 import { credentials, Metadata, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 
-/** Keepalive: notice a half-open connection (a NAT that silently drops) within ~30 s. */
-export const KEEPALIVE_TIME_MS = 20_000;
-export const KEEPALIVE_TIMEOUT_MS = 10_000;
+/**
+ * Keepalive. An agent notices a half-open connection (a NAT or link that
+ * silently drops) within 8 s and reconnects, before its node's default 10 s
+ * grace runs out. The control plane notices a silent agent by its missed
+ * heartbeats; its own pings are only a backstop.
+ */
+export const CLIENT_KEEPALIVE_TIME_MS = 4_000;
+export const CLIENT_KEEPALIVE_TIMEOUT_MS = 4_000;
+export const SERVER_KEEPALIVE_TIME_MS = 20_000;
+export const SERVER_KEEPALIVE_TIMEOUT_MS = 10_000;
+/** Clients may ping this often (grpc-js answers faster pings with GOAWAY too_many_pings). */
+export const SERVER_MIN_PING_INTERVAL_MS = 2_000;
 /** Largest message either side accepts (a desired state for a busy node fits easily). */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export const clientChannelOptions: ChannelOptions = {
-  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
-  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.keepalive_time_ms': CLIENT_KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': CLIENT_KEEPALIVE_TIMEOUT_MS,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -18,10 +27,10 @@ export const clientChannelOptions: ChannelOptions = {
 };
 
 export const serverChannelOptions: ChannelOptions = {
-  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
-  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.keepalive_time_ms': SERVER_KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': SERVER_KEEPALIVE_TIMEOUT_MS,
   'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  'grpc.http2.min_ping_interval_without_data_ms': SERVER_MIN_PING_INTERVAL_MS,
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
 };
