@@ -45,13 +45,21 @@ export class NodeLivenessController {
   private readonly graceFrom: Date;
   /** Clusters whose node losses are held back now (one event when it starts, one when it ends). */
   private readonly held = new Set<string>();
+  /**
+   * When a hold ended, per cluster: the agents still away get the same allowance
+   * as after a control-plane start before their grace counts, so the first half
+   * reconnecting does not get the other half judged at once.
+   */
+  private readonly resumed = new Map<string, Date>();
+  private readonly allowanceMs: number;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly sessions: SessionRegistry,
     private readonly settings: LivenessSettings,
   ) {
-    this.graceFrom = new Date(ctx.clock.now().getTime() + (settings.startupAllowanceMs ?? BACKOFF_MAX_MS));
+    this.allowanceMs = settings.startupAllowanceMs ?? BACKOFF_MAX_MS;
+    this.graceFrom = new Date(ctx.clock.now().getTime() + this.allowanceMs);
   }
 
   start(): void {
@@ -77,7 +85,7 @@ export class NodeLivenessController {
           .map((s) => s.fail(status.UNAVAILABLE, `no heartbeat for ${Math.round((now.getTime() - s.lastHeartbeatAt) / 1000)} s`, new Date(s.lastHeartbeatAt))),
       );
       const lost = await findLostNodes(this.ctx.db.sql, now, this.graceFrom);
-      const judged = await this.holdBackMassLoss(lost);
+      const judged = await this.holdBackMassLoss(lost, now);
       for (const node of judged) {
         const reason = `Node ${node.id} lost: no contact with its agent for more than ${node.graceSeconds} s`;
         const stopped = await this.ctx.db.sql.begin(async (tx) => {
@@ -105,7 +113,7 @@ export class NodeLivenessController {
    * MASS_LOSS_SHARE of the nodes are out of contact at once. An event says when
    * holding back starts (and why) and when it ends.
    */
-  private async holdBackMassLoss(lost: LostNode[]): Promise<LostNode[]> {
+  private async holdBackMassLoss(lost: LostNode[], now: Date): Promise<LostNode[]> {
     const clusters = [...new Set([...lost.map((n) => n.cluster), ...this.held])];
     const held = new Set<string>();
     for (const c of await clusterContact(this.ctx.db.sql, clusters)) {
@@ -125,9 +133,16 @@ export class NodeLivenessController {
     for (const cluster of [...this.held]) {
       if (held.has(cluster)) continue;
       this.held.delete(cluster);
-      await appendEvents(this.ctx.db.sql, [{ cluster, kind: 'cluster.node-loss-resumed', subject: cluster, message: 'node loss judged again: at most half of the nodes are out of contact' }]);
+      this.resumed.set(cluster, now);
+      const message = `node loss judged again: at most half of the nodes are out of contact; those still away are lost if they stay away ${Math.round(this.allowanceMs / 1000)} s more than the grace`;
+      await appendEvents(this.ctx.db.sql, [{ cluster, kind: 'cluster.node-loss-resumed', subject: cluster, message }]);
       this.ctx.log.info({ cluster }, 'node loss judged again');
     }
-    return lost.filter((n) => !held.has(n.cluster));
+    const waiting = (n: LostNode) => {
+      const from = this.resumed.get(n.cluster);
+      return from !== undefined && now.getTime() < from.getTime() + this.allowanceMs + n.graceSeconds * 1000;
+    };
+    for (const [cluster, from] of this.resumed) if (now.getTime() - from.getTime() > this.allowanceMs + 86_400_000) this.resumed.delete(cluster);
+    return lost.filter((n) => !held.has(n.cluster) && !waiting(n));
   }
 }
