@@ -65,6 +65,8 @@ export class SimAgent {
   readonly pending = new Map<string, TaskStatus>();
   readonly counters = { connects: 0, welcomes: 0, heartbeats: 0, desiredStates: 0, staleDesiredStates: 0, refusals: 0 };
   lastRefusal = '';
+  /** When the last welcome arrived (epoch ms; 0: never). */
+  welcomedAt = 0;
   private stream: ClientDuplexStream<ConnectRequest, ConnectResponse> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -192,6 +194,7 @@ export class SimAgent {
       this.nodeId = msg.value.nodeId;
       this.heartbeatMs = msg.value.heartbeatIntervalMs || this.heartbeatMs;
       this.counters.welcomes++;
+      this.welcomedAt = Date.now();
       this.backoff.reset();
       if (this.state === 'partitioned') return;
       this.state = 'connected';

@@ -125,21 +125,28 @@ export interface ClusterContact {
   cluster: string;
   /** Registered nodes (not INACTIVE) whose agent is connected. */
   inContact: number;
-  /** Registered nodes out of contact that still hold tasks not STOPPED. */
+  /**
+   * Registered nodes out of contact that still hold tasks not STOPPED, or went
+   * away since `recentSince` (and were not judged lost since).
+   */
   outOfContact: number;
 }
 
 /**
  * Per cluster, how many nodes are in and out of contact: when most of a
- * cluster looks dead at once, the control plane is more likely the side cut off.
+ * cluster looks dead at once, the control plane is more likely the side cut
+ * off. A node long gone with nothing on it (never deregistered), or already
+ * judged lost, counts as neither.
  */
-export async function clusterContact(q: Queryable, clusters: string[]): Promise<ClusterContact[]> {
+export async function clusterContact(q: Queryable, clusters: string[], recentSince: Date): Promise<ClusterContact[]> {
   if (clusters.length === 0) return [];
   const rows = await q`
     SELECT n.cluster,
            count(*) FILTER (WHERE n.agent_connected)::int AS in_contact,
-           count(*) FILTER (WHERE NOT n.agent_connected
-             AND EXISTS (SELECT 1 FROM tasks t WHERE t.node_id = n.id AND t.last_status <> 'STOPPED'))::int AS out_of_contact
+           count(*) FILTER (WHERE NOT n.agent_connected AND (
+             EXISTS (SELECT 1 FROM tasks t WHERE t.node_id = n.id AND t.last_status <> 'STOPPED')
+             OR (n.disconnected_at >= ${recentSince}
+               AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.node_id = n.id AND t.stop_code = 'NodeLost' AND t.stopped_at >= n.disconnected_at))))::int AS out_of_contact
     FROM nodes n WHERE n.cluster = ANY(${clusters}) AND n.status <> 'INACTIVE' GROUP BY n.cluster`;
   return rows.map((r) => ({ cluster: r.cluster, inContact: r.in_contact, outOfContact: r.out_of_contact }));
 }

@@ -9,9 +9,11 @@ describe('Backoff', () => {
     expect(b.next()).toBe(100);
   });
 
-  it('never waits less than half the cap', () => {
+  it('spreads each wait over the whole range (full jitter), never under half the first delay', () => {
     const b = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
-    expect([b.next(), b.next(), b.next()]).toEqual([50, 100, 200]);
+    expect([b.next(), b.next(), b.next()]).toEqual([50, 50, 50]);
+    const half = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0.5 });
+    expect([half.next(), half.next(), half.next(), half.next()]).toEqual([75, 125, 225, 425]);
   });
 });
 

@@ -16,6 +16,18 @@ export const LIVENESS_CHECK_INTERVAL_MS = 1_000;
  */
 export const MASS_LOSS_SHARE = 0.5;
 export const MASS_LOSS_MIN_NODES = 2;
+/**
+ * A node whose agent went away this recently counts as out of contact even
+ * with nothing on it; one gone longer and never deregistered counts as neither.
+ */
+export const MASS_LOSS_RECENT_MS = 10 * 60_000;
+/**
+ * A connected agent silent for this many heartbeat intervals counts as out of
+ * contact too: partitioned agents are marked disconnected over one heartbeat
+ * interval (their heartbeats were spread over it), and the first of them reach
+ * their grace before the last is marked.
+ */
+export const SUSPECT_AFTER_INTERVALS = 1.2;
 
 export interface LivenessSettings {
   heartbeatIntervalMs: number;
@@ -116,7 +128,14 @@ export class NodeLivenessController {
   private async holdBackMassLoss(lost: LostNode[], now: Date): Promise<LostNode[]> {
     const clusters = [...new Set([...lost.map((n) => n.cluster), ...this.held])];
     const held = new Set<string>();
-    for (const c of await clusterContact(this.ctx.db.sql, clusters)) {
+    const suspectAfter = this.settings.heartbeatIntervalMs * SUSPECT_AFTER_INTERVALS;
+    const silent = new Map<string, number>();
+    for (const s of this.sessions.all()) {
+      if (s.registered && s.clusterName && now.getTime() - s.lastHeartbeatAt > suspectAfter) silent.set(s.clusterName, (silent.get(s.clusterName) ?? 0) + 1);
+    }
+    for (const contact of await clusterContact(this.ctx.db.sql, clusters, new Date(now.getTime() - MASS_LOSS_RECENT_MS))) {
+      const quiet = Math.min(silent.get(contact.cluster) ?? 0, contact.inContact);
+      const c = { ...contact, inContact: contact.inContact - quiet, outOfContact: contact.outOfContact + quiet };
       const total = c.inContact + c.outOfContact;
       const mass = c.outOfContact >= MASS_LOSS_MIN_NODES && c.outOfContact > total * MASS_LOSS_SHARE;
       if (mass) held.add(c.cluster);
