@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_ARN_CONTEXT, systemClock, type ArnContext, type Clock, type Random } from '@berth/domain';
 import { AgentServiceService, ConnectRequest, type GetCaRequest, type GetCaResponse, type JoinRequest, type JoinResponse, type ProtocolRange, type RenewCertificateRequest, type RenewCertificateResponse } from '@berth/proto';
-import { countApiTokens, disconnectAllNodes, migrate, openDatabase, type Database, type EmbeddedStoreFiles } from '@berth/store';
+import { countApiTokens, databaseUnavailableReason, disconnectAllNodes, migrate, openDatabase, pingDatabase, type Database, type EmbeddedStoreFiles } from '@berth/store';
 import { serverChannelOptions } from '@berth/transport';
 import { experimental, Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { CertificateProvider } from '@grpc/grpc-js/build/src/certificate-provider.js';
@@ -24,6 +24,9 @@ import { Metrics } from './metrics/metrics.js';
 import type { AppContext } from './services/context.js';
 import { AgentSession, type SessionSettings } from './sessions/agent-session.js';
 import { SessionRegistry } from './sessions/session-registry.js';
+
+/** GET /readyz: the database must answer within this. */
+export const READY_DATABASE_TIMEOUT_MS = 2_000;
 
 export interface ControlPlaneOptions {
   /** Address to listen on, e.g. 0.0.0.0 (all) or 127.0.0.1. */
@@ -134,7 +137,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   };
   const resealed = await resealSecrets(ctx);
   if (resealed > 0) log.info({ resealed, key: keyring.primaryId }, 'secrets sealed again with the first key (key rotation)');
-  const metrics = new Metrics({ agentSessions: () => sessions.size });
+  const metrics = new Metrics({ agentSessions: () => sessions.size, heldStatusReports: () => sessions.all().reduce((n, s) => n + s.heldStatusReports, 0) });
   metrics.start();
   const settings: SessionSettings = {
     heartbeatIntervalMs: o.heartbeatIntervalMs,
@@ -193,10 +196,12 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       metrics: () => metrics.render(),
       ready: async () => {
         try {
-          await Promise.race([db.sql`SELECT 1`, new Promise((_, rej) => setTimeout(() => rej(new Error('database timeout')), 2000))]);
+          await pingDatabase(db.sql, READY_DATABASE_TIMEOUT_MS);
           return { ok: true, detail: { store: db.kind, agents: sessions.size } };
         } catch (err) {
-          return { ok: false, detail: { database: (err as Error).message } };
+          // Agents stay connected meanwhile (their reports are held); API writes answer UNAVAILABLE.
+          const reason = databaseUnavailableReason(err) ?? (err as Error).message;
+          return { ok: false, detail: { database: `unavailable: ${reason}`, agents: sessions.size } };
         }
       },
     });

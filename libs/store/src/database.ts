@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { isConnectionLost } from './availability.js';
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
@@ -49,9 +50,27 @@ const types = {
  */
 const SESSION_SETTINGS = { plan_cache_mode: 'force_custom_plan' };
 
+/**
+ * Seconds before a connection is tried again after `retries` failed attempts
+ * (counted over the whole pool; reset by the first connection that works).
+ * postgres.js's default grows to 10-20 s, so after an outage of a minute the
+ * pool came back up to 20 s after the server did; this stays under 2 s.
+ */
+export function reconnectDelaySeconds(retries: number, random: () => number = Math.random): number {
+  return (0.5 + random() / 2) * Math.min(0.05 * 2 ** retries, 2);
+}
+
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) {
-    const sql = postgres(opts.url, { max: opts.maxConnections ?? 10, types, onnotice: () => {}, connect_timeout: 10, connection: SESSION_SETTINGS }) as unknown as Sql;
+    const sql = postgres(opts.url, {
+      max: opts.maxConnections ?? 10,
+      types,
+      onnotice: () => {},
+      connect_timeout: 10,
+      backoff: (retries: number) => reconnectDelaySeconds(retries),
+      connection: SESSION_SETTINGS,
+    }) as unknown as Sql;
+    guardTransactions(sql);
     return { sql, kind: 'postgres', location: redact(opts.url), close: () => sql.end({ timeout: 5 }) };
   }
   if (!opts.dataDir) throw new Error('openDatabase: either url or dataDir is required');
@@ -91,6 +110,7 @@ async function openEmbedded(dataDir: string, files?: EmbeddedStoreFiles): Promis
   const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
   await server.start();
   const sql = postgres({ path: socketPath, max: 1, types, onnotice: () => {}, database: 'postgres', username: 'postgres' }) as unknown as Sql;
+  guardTransactions(sql);
   return {
     sql,
     kind: 'pglite',
@@ -102,6 +122,63 @@ async function openEmbedded(dataDir: string, files?: EmbeddedStoreFiles): Promis
       releaseLock();
     },
   };
+}
+
+/** The database answers a trivial query within `timeoutMs` (readiness); rejects with the reason otherwise. */
+export async function pingDatabase(sql: Sql, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      sql`SELECT 1`,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How long a transaction whose connection was lost waits for the pool to see the close before it fails anyway. */
+const LOST_CONNECTION_WAIT_MS = 30_000;
+
+/**
+ * postgres.js (3.4.x) answers a failed statement in a transaction with a
+ * ROLLBACK on the same connection, even when the failure is that the
+ * connection is gone. Written after the connection closed, that ROLLBACK runs
+ * on a null socket in a setImmediate callback and throws a TypeError nobody
+ * can catch, which ends the process (porsager/postgres#1066, #1154, #1208).
+ * The Postgres-outage fault test found it: a fast shutdown of Postgres with a
+ * transaction in flight took the control plane down.
+ *
+ * So a transaction whose connection was lost sends nothing more: the server
+ * has rolled it back already (a session that ends rolls back its
+ * transaction), and begin() still rejects with the connection's error, since
+ * postgres.js races every transaction against its connection's close.
+ */
+function guardTransactions(sql: Sql): void {
+  type Body = (tx: TransactionSql) => unknown;
+  const begin = sql.begin.bind(sql) as unknown as (options: string, fn: Body) => Promise<unknown>;
+  const guarded = (options: string | Body, fn?: Body): Promise<unknown> => {
+    const [opts, body] = typeof options === 'function' ? ['', options] : [options, fn!];
+    let settled = false;
+    const result = begin(opts, async (tx) => {
+      try {
+        return await body(tx);
+      } catch (err) {
+        if (!isConnectionLost(err)) throw err;
+        // Settled by the connection's close. Should the close never come, fail after a while
+        // (then the connection is still there, and its ROLLBACK is safe to send).
+        return new Promise((_, reject) => setTimeout(() => !settled && reject(err), LOST_CONNECTION_WAIT_MS).unref());
+      }
+    });
+    void result.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    return result;
+  };
+  (sql as unknown as { begin: typeof guarded }).begin = guarded;
 }
 
 /**

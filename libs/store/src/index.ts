@@ -1,5 +1,6 @@
 // Public API of @berth/store: Postgres (or the embedded PGlite) through postgres.js.
 export * from './database.js';
+export * from './availability.js';
 export * from './migrate.js';
 export * from './migrations/index.js';
 export * from './records.js';

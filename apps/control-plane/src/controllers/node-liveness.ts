@@ -1,4 +1,4 @@
-import { appendEvents, bumpGenerations, clusterContact, findLostNodes, stopTasksOfNode, type LostNode } from '@berth/store';
+import { appendEvents, bumpGenerations, clusterContact, databaseUnavailableReason, findLostNodes, stopTasksOfNode, type LostNode } from '@berth/store';
 import { BACKOFF_MAX_MS } from '@berth/transport';
 import { status } from '@grpc/grpc-js';
 import type { AppContext } from '../services/context.js';
@@ -54,7 +54,9 @@ export class NodeLivenessController {
    * attempts: after a start of the control plane, a node's grace counts only
    * from when its agent could have tried again.
    */
-  private readonly graceFrom: Date;
+  private graceFrom: Date;
+  /** Why the last tick failed (the database away), while ticks fail. */
+  private failing: string | undefined;
   /** Clusters whose node losses are held back now (one event when it starts, one when it ends). */
   private readonly held = new Set<string>();
   /**
@@ -97,6 +99,14 @@ export class NodeLivenessController {
           .map((s) => s.fail(status.UNAVAILABLE, `no heartbeat for ${Math.round((now.getTime() - s.lastHeartbeatAt) / 1000)} s`, new Date(s.lastHeartbeatAt))),
       );
       const lost = await findLostNodes(this.ctx.db.sql, now, this.graceFrom);
+      if (this.failing !== undefined) {
+        // The database was away: agents could not reconnect (a hello needs it) and backed off meanwhile.
+        // As after a start, every node gets the reconnect allowance before its grace counts.
+        this.graceFrom = new Date(Math.max(this.graceFrom.getTime(), now.getTime() + this.allowanceMs));
+        this.ctx.log.info({ graceFrom: this.graceFrom }, 'liveness checks work again; nodes get the reconnect allowance before any is judged');
+        this.failing = undefined;
+        return;
+      }
       const judged = await this.holdBackMassLoss(lost, now);
       for (const node of judged) {
         const reason = `Node ${node.id} lost: no contact with its agent for more than ${node.graceSeconds} s`;
@@ -114,7 +124,10 @@ export class NodeLivenessController {
         this.ctx.servicesChanged?.(node.cluster);
       }
     } catch (err) {
-      this.ctx.log.error({ err }, 'liveness check failed; retrying on the next tick');
+      const unavailable = databaseUnavailableReason(err);
+      if (!unavailable) this.ctx.log.error({ err }, 'liveness check failed; retrying on the next tick');
+      else if (this.failing === undefined) this.ctx.log.warn({ reason: unavailable }, 'liveness checks wait for the database; no node is judged meanwhile');
+      if (unavailable) this.failing = unavailable;
     } finally {
       this.ticking = false;
     }

@@ -17,7 +17,13 @@ describe('toServiceError', () => {
   });
 
   it('says the database is unreachable as UNAVAILABLE, and hides internals', () => {
-    expect(toServiceError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), log, 'ListTasks')).toMatchObject({ code: status.UNAVAILABLE });
+    expect(toServiceError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), log, 'ListTasks')).toEqual({
+      code: status.UNAVAILABLE,
+      details: 'the database is unavailable (connection refused); try again shortly',
+    });
+    // Postgres shutting down (a fast shutdown ends every session with 57P01) is retryable too.
+    const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' });
+    expect(toServiceError(shutdown, log, 'RunTask')).toEqual({ code: status.UNAVAILABLE, details: 'the database is unavailable (the server is shutting down); try again shortly' });
     const internal = toServiceError(new Error('relation "x" does not exist at secret place'), log, 'ListTasks');
     expect(internal).toEqual({ code: status.INTERNAL, details: 'internal error in ListTasks (see the control-plane log)' });
   });

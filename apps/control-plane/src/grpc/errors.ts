@@ -1,5 +1,5 @@
 import { BerthError } from '@berth/domain';
-import { InvalidTokenError } from '@berth/store';
+import { databaseUnavailableReason, InvalidTokenError } from '@berth/store';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
@@ -11,8 +11,6 @@ const KIND_TO_STATUS = {
   unauthenticated: status.UNAUTHENTICATED,
   denied: status.PERMISSION_DENIED,
 } as const;
-
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', 'CONNECTION_DESTROYED']);
 
 /**
  * Details as they can travel: grpc-js percent-encodes them into a header, which
@@ -32,9 +30,11 @@ export function toServiceError(err: unknown, log: Logger, op: string): Partial<S
   if (code === '22021' || code === '22P05' || code === '54000') {
     return { code: status.INVALID_ARGUMENT, details: 'a value in the request is not storable text (a NUL character, invalid UTF-8, or too long)' };
   }
-  if (code && CONNECTION_ERRORS.has(code)) {
-    log.error({ err, op }, 'database unavailable');
-    return { code: status.UNAVAILABLE, details: 'the control plane cannot reach its database; try again shortly' };
+  const unavailable = databaseUnavailableReason(err);
+  if (unavailable) {
+    // Expected while Postgres restarts or fails over: one line, no stack.
+    log.warn({ op, reason: unavailable }, 'request refused: the database is unavailable');
+    return { code: status.UNAVAILABLE, details: `the database is unavailable (${unavailable}); try again shortly` };
   }
   log.error({ err, op }, 'unexpected error');
   return { code: status.INTERNAL, details: `internal error in ${op} (see the control-plane log)` };

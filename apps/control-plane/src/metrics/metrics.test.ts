@@ -18,11 +18,15 @@ describe('metrics', () => {
   });
 
   it('renders the gauges and the process figures in the Prometheus text format', () => {
-    const m = new Metrics({ agentSessions: () => 7 });
+    const m = new Metrics({ agentSessions: () => 7, heldStatusReports: () => 4 });
     m.heartbeats = 3;
+    m.agentMessagesQueued = 2;
     const text = m.render();
     expect(text).toContain('berth_agent_sessions 7\n');
     expect(text).toContain('berth_heartbeats_total 3\n');
+    expect(text).toContain('berth_agent_messages_queued 2\n');
+    expect(text).toContain('berth_task_status_reports_held 4\n');
+    expect(text).toMatch(/nodejs_heap_used_bytes \d+/);
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
     expect(text).toMatch(/process_cpu_seconds_total [\d.]+/);
     expect(text).toContain('berth_event_loop_lag_seconds_count 0');

@@ -41,9 +41,11 @@ export class Metrics {
   /** From a heartbeat's arrival on its agent's stream to the end of its handling (queueing behind the agent's earlier messages included). */
   readonly heartbeatHandling = new Histogram('berth_heartbeat_handling_seconds', 'From a heartbeat arriving to the end of its handling.');
   heartbeats = 0;
+  /** Agent messages received and not handled yet (every session's queue). */
+  agentMessagesQueued = 0;
   private lagTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly gauges: { agentSessions(): number }) {}
+  constructor(private readonly gauges: { agentSessions(): number; heldStatusReports?(): number }) {}
 
   /** Starts sampling the event loop (a 100 ms timer, unref'd). */
   start(): void {
@@ -70,6 +72,12 @@ export class Metrics {
       '# HELP berth_heartbeats_total Heartbeats received.',
       '# TYPE berth_heartbeats_total counter',
       `berth_heartbeats_total ${this.heartbeats}`,
+      '# HELP berth_agent_messages_queued Agent messages received and not handled yet.',
+      '# TYPE berth_agent_messages_queued gauge',
+      `berth_agent_messages_queued ${this.agentMessagesQueued}`,
+      '# HELP berth_task_status_reports_held Task status reports held in memory until the database takes them.',
+      '# TYPE berth_task_status_reports_held gauge',
+      `berth_task_status_reports_held ${this.gauges.heldStatusReports?.() ?? 0}`,
       this.eventLoopLag.render(),
       this.heartbeatHandling.render(),
       '# HELP process_cpu_seconds_total CPU time of the control plane (user and system).',
@@ -78,6 +86,9 @@ export class Metrics {
       '# HELP process_resident_memory_bytes Resident memory of the control plane.',
       '# TYPE process_resident_memory_bytes gauge',
       `process_resident_memory_bytes ${mem.rss}`,
+      '# HELP nodejs_heap_used_bytes V8 heap in use by the control plane.',
+      '# TYPE nodejs_heap_used_bytes gauge',
+      `nodejs_heap_used_bytes ${mem.heapUsed}`,
       '',
     ].join('\n');
   }

@@ -44,18 +44,25 @@ export async function registerNodeOp(ctx: AppContext, hello: NodeHello, sessionI
   if (existing?.status === 'INACTIVE') {
     throw conflict(`node ${id} was deregistered; to join again as a new node, stop the agent and remove node-id and state.json from its data directory`);
   }
-  const node = await upsertNode(ctx.db.sql, { ...hello, id, cluster, sessionId });
-  await appendEvents(ctx.db.sql, [{ cluster, kind: 'node.connected', subject: id, message: `node ${id} (${hello.facts.hostname}) connected, agent ${hello.agentVersion}` }]);
+  // With its event, in one transaction: a connection lost in between leaves neither.
+  const node = await ctx.db.sql.begin(async (tx) => {
+    const n = await upsertNode(tx, { ...hello, id, cluster, sessionId });
+    await appendEvents(tx, [{ cluster, kind: 'node.connected', subject: id, message: `node ${id} (${hello.facts.hostname}) connected, agent ${hello.agentVersion}` }]);
+    return n;
+  });
   // Daemon services gain a task here; waiting replicas may fit now.
   ctx.servicesChanged?.(cluster);
   return node;
 }
 
 /** `at`: the last contact with the agent (a silent agent's last heartbeat), default now. */
+/** One transaction, so a try that failed (the database away) can be made again whole. */
 export async function nodeDisconnectedOp(ctx: AppContext, node: NodeRecord, sessionId: string, reason: string, at: Date = ctx.clock.now()): Promise<void> {
-  if (await setNodeDisconnected(ctx.db.sql, node.id, sessionId, at)) {
-    await appendEvents(ctx.db.sql, [{ cluster: node.cluster, kind: 'node.disconnected', subject: node.id, message: `node ${node.id} disconnected: ${reason}` }]);
-  }
+  await ctx.db.sql.begin(async (tx) => {
+    if (await setNodeDisconnected(tx, node.id, sessionId, at)) {
+      await appendEvents(tx, [{ cluster: node.cluster, kind: 'node.disconnected', subject: node.id, message: `node ${node.id} disconnected: ${reason}` }]);
+    }
+  });
 }
 
 export interface ContainerInstanceView {

@@ -91,22 +91,25 @@ export async function createServiceOp(ctx: AppContext, json: string): Promise<{ 
   checkPlacementOf(spec);
   checkBounds(spec);
   const name = spec.serviceName;
-  await ctx.db.sql.begin(async (tx) => {
+  const service = await ctx.db.sql.begin(async (tx) => {
     const created = await insertService(tx, cluster, spec);
     if (!created) {
       const existing = (await getService(tx, cluster, name))!;
       // ECS: the same clientToken makes a retried create succeed.
-      if (spec.clientToken && existing.spec.clientToken === spec.clientToken) return;
-      throw conflict(`service ${name} already exists in cluster ${cluster} (${existing.status}): update it (berth service update) or delete it first`);
+      if (!spec.clientToken || existing.spec.clientToken !== spec.clientToken) {
+        throw conflict(`service ${name} already exists in cluster ${cluster} (${existing.status}): update it (berth service update) or delete it first`);
+      }
+    } else {
+      // A deleted service's deployments are not this one's history (a rollback must never return to them).
+      await deleteDeployments(tx, cluster, name);
+      const id = newDeploymentId(ctx.random);
+      await insertDeployment(tx, { id, cluster, service: name, status: 'PRIMARY', taskDefinition: spec.taskDefinition, desiredCount: spec.desiredCount });
     }
-    // A deleted service's deployments are not this one's history (a rollback must never return to them).
-    await deleteDeployments(tx, cluster, name);
-    const id = newDeploymentId(ctx.random);
-    await insertDeployment(tx, { id, cluster, service: name, status: 'PRIMARY', taskDefinition: spec.taskDefinition, desiredCount: spec.desiredCount });
+    return describeIn(ctx, tx, cluster, name);
   });
   ctx.log.info({ cluster, service: name, taskDefinition: spec.taskDefinition, desiredCount: spec.desiredCount, strategy: spec.schedulingStrategy }, 'service created');
   ctx.servicesChanged?.(cluster, [name]);
-  return { service: (await describeOne(ctx, cluster, name))!, warnings: parsed.warnings };
+  return { service, warnings: parsed.warnings };
 }
 
 export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ service: ServiceView; warnings: string[] }> {
@@ -114,7 +117,7 @@ export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ 
   const cluster = await requireCluster(ctx, update.cluster);
   const name = serviceName(update.service);
   const newTaskDefinition = update.taskDefinition ? await activeTaskDefinition(ctx, update.taskDefinition) : undefined;
-  await ctx.db.sql.begin(async (tx) => {
+  const service = await ctx.db.sql.begin(async (tx) => {
     const svc = await getServiceForUpdate(tx, cluster, name);
     if (!svc) throw notFound(`service ${name} not found in cluster ${cluster}`);
     if (svc.status !== 'ACTIVE') throw invalid(`service: ${name} is ${svc.status} (being deleted); it cannot be updated`);
@@ -158,9 +161,10 @@ export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ 
       await updateDeployment(tx, primary.id, { desiredCount: next.desiredCount });
     }
     await updateService(tx, cluster, name, { spec: next, desiredCount: next.desiredCount, steady: false, ...(newDeployment ? { failuresSince: ctx.clock.now() } : {}) });
+    return describeIn(ctx, tx, cluster, name);
   });
   ctx.servicesChanged?.(cluster, [name]);
-  return { service: (await describeOne(ctx, cluster, name))!, warnings };
+  return { service, warnings };
 }
 
 /**
@@ -177,19 +181,21 @@ function serviceName(ref: string | undefined, field = 'service'): string {
 export async function deleteServiceOp(ctx: AppContext, input: { cluster?: string; service: string; force?: boolean }): Promise<ServiceView> {
   const cluster = await requireCluster(ctx, input.cluster);
   const name = serviceName(input.service);
-  await ctx.db.sql.begin(async (tx) => {
+  const service = await ctx.db.sql.begin(async (tx) => {
     const svc = await getServiceForUpdate(tx, cluster, name);
     if (!svc || svc.status === 'INACTIVE') throw notFound(`service ${name} not found in cluster ${cluster}`);
-    if (svc.status === 'DRAINING') return;
-    if (svc.spec.schedulingStrategy === 'REPLICA' && svc.desiredCount > 0 && !input.force) {
-      throw invalid(`service: ${name} has desiredCount ${svc.desiredCount}; scale it to 0 first (berth service scale ${name} 0) or force the delete (--force)`);
+    if (svc.status !== 'DRAINING') {
+      if (svc.spec.schedulingStrategy === 'REPLICA' && svc.desiredCount > 0 && !input.force) {
+        throw invalid(`service: ${name} has desiredCount ${svc.desiredCount}; scale it to 0 first (berth service scale ${name} 0) or force the delete (--force)`);
+      }
+      await updateService(tx, cluster, name, { status: 'DRAINING', desiredCount: 0, deletedAt: ctx.clock.now(), steady: false });
+      for (const d of await serviceDeployments(tx, cluster, [name])) if (d.status === 'PRIMARY') await updateDeployment(tx, d.id, { desiredCount: 0 });
     }
-    await updateService(tx, cluster, name, { status: 'DRAINING', desiredCount: 0, deletedAt: ctx.clock.now(), steady: false });
-    for (const d of await serviceDeployments(tx, cluster, [name])) if (d.status === 'PRIMARY') await updateDeployment(tx, d.id, { desiredCount: 0 });
+    return describeIn(ctx, tx, cluster, name);
   });
   ctx.log.info({ cluster, service: name }, 'service deleted (draining)');
   ctx.servicesChanged?.(cluster, [name]);
-  return (await describeOne(ctx, cluster, name))!;
+  return service;
 }
 
 export async function describeServicesOp(ctx: AppContext, input: { cluster?: string; services: string[] }): Promise<{ found: ServiceView[]; missing: string[] }> {
@@ -218,8 +224,13 @@ export async function listServicesOp(ctx: AppContext, input: { cluster?: string;
   return { items: names.map((n) => arns.service(ctx.arn, cluster, n)), nextToken: names.length === limit && last ? encodeToken([last]) : undefined };
 }
 
-async function describeOne(ctx: AppContext, cluster: string, name: string): Promise<ServiceView | undefined> {
-  return (await describeMany(ctx, ctx.db.sql, cluster, [name])).get(name);
+/**
+ * A service as a write left it, read in the write's transaction: a reply that
+ * fails after the commit (the database gone in between) would tell the caller
+ * a write that happened did not.
+ */
+async function describeIn(ctx: AppContext, tx: Queryable, cluster: string, name: string): Promise<ServiceView> {
+  return (await describeMany(ctx, tx, cluster, [name])).get(name)!;
 }
 
 /** Services as ECS describes them: counts from their tasks, deployments, newest events. */

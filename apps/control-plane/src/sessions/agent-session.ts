@@ -14,7 +14,19 @@ import {
   type Hello,
   type TaskStatus,
 } from '@berth/proto';
-import { appendEvents, desiredTasksForNode, getNode, getNodeCertificate, saveNodeUsage, setAckedGeneration, type NodeRecord, type TaskRecord } from '@berth/store';
+import {
+  appendEvents,
+  databaseUnavailableReason,
+  desiredTasksForNode,
+  getNode,
+  getNodeCertificate,
+  isDatabaseClosed,
+  saveNodeUsage,
+  setAckedGeneration,
+  type NodeRecord,
+  type TaskRecord,
+} from '@berth/store';
+import { Backoff } from '@berth/transport';
 import { AGENT_ROLE } from '@berth/transport/pki';
 import { normalizeSerial } from '../services/join.js';
 import { status, type ServerDuplexStream } from '@grpc/grpc-js';
@@ -28,7 +40,16 @@ import type { Metrics } from '../metrics/metrics.js';
 import { safeDetails } from '../grpc/errors.js';
 import type { LogsChunk, LogsRequest } from '@berth/proto';
 import { LogsRouter, type LogsConsumer } from '../services/task-logs.js';
+import { HeldWrites, type HeldBatch } from './held-writes.js';
 
+/**
+ * Tasks whose status reports one session holds at most while the database is
+ * away (a node runs far fewer); past it the stream is closed, and the agent
+ * sends every task's status again after it reconnects.
+ */
+export const MAX_HELD_TASKS = 10_000;
+/** Held writes, desired-state sends and disconnects are tried again after 250 ms, doubling up to this. */
+export const WRITE_RETRY_MAX_MS = 5_000;
 
 export interface SessionSettings {
   heartbeatIntervalMs: number;
@@ -42,6 +63,10 @@ export interface SessionSettings {
   protocol?: ProtocolRange;
   /** Where heartbeat handling times are recorded (GET /metrics). */
   metrics?: Metrics;
+  /** Tasks whose reports are held at most while the database is away (default MAX_HELD_TASKS). */
+  maxHeldTasks?: number;
+  /** The longest wait between tries of a write the database did not take (default WRITE_RETRY_MAX_MS). */
+  writeRetryMaxMs?: number;
 }
 
 type Call = ServerDuplexStream<ConnectRequest, ConnectResponse>;
@@ -53,6 +78,15 @@ class ProtocolError extends Error {}
  * status report is never applied before the hello that registered its node.
  * Anything the session cannot understand closes this stream only, with a
  * logged reason; other sessions are untouched.
+ *
+ * After the hello, no message waits for the database: heartbeats count when
+ * they arrive, and status reports, acks and usage go to HeldWrites, written
+ * by one write at a time (what arrives meanwhile goes in the next). While the
+ * database is away the writes are held (bounded: per task, per status) and
+ * tried again with backoff, so the stream stays open, the queue stays short,
+ * and the reports reach the database when it is back. The agent is never
+ * told a report was saved (the protocol has no such ack): held reports lost
+ * with a closed stream are sent again by the agent after its next welcome.
  */
 export class AgentSession {
   readonly sessionId: string;
@@ -64,6 +98,16 @@ export class AgentSession {
   private pushing = false;
   private pushAgain = false;
   private lastUsageWrite = 0;
+  /** Messages received and not handled yet. */
+  queued = 0;
+  private readonly held = new HeldWrites();
+  private flushing = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly writeRetry: Backoff;
+  /** Why held writes wait (the database's unavailability), while they do. */
+  private waitingForDatabase: string | undefined;
+  private pushTimer: NodeJS.Timeout | undefined;
+  private readonly pushRetry: Backoff;
   /** Set by fail(): why this session ends and when the agent was last heard from. */
   private failure: { reason: string; lastContact?: Date } | undefined;
   lastHeartbeatAt = 0;
@@ -79,9 +123,17 @@ export class AgentSession {
     this.sessionId = newSessionId(ctx.random);
     this.log = ctx.log.child({ session: this.sessionId, peer: call.getPeer() });
     this.helloTimer = setTimeout(() => void this.fail(status.INVALID_ARGUMENT, 'no hello received in time'), settings.helloTimeoutMs);
+    const retry = () => new Backoff({ maxMs: settings.writeRetryMaxMs ?? WRITE_RETRY_MAX_MS, random: () => ctx.random.next() });
+    this.writeRetry = retry();
+    this.pushRetry = retry();
     call.on('data', (msg: ConnectRequest) => {
       const metrics = settings.metrics;
-      const arrived = metrics && msg.message?.$case === 'heartbeat' ? performance.now() : undefined;
+      const heartbeat = msg.message?.$case === 'heartbeat';
+      // The agent is alive when its heartbeat arrives, whatever the messages before it wait for.
+      if (heartbeat && this.node) this.lastHeartbeatAt = ctx.clock.now().getTime();
+      const arrived = metrics && heartbeat ? performance.now() : undefined;
+      this.queued++;
+      if (metrics) metrics.agentMessagesQueued++;
       this.queue = this.queue
         .then(() => this.handle(msg))
         .then(() => {
@@ -89,7 +141,11 @@ export class AgentSession {
           metrics.heartbeats++;
           metrics.heartbeatHandling.observe((performance.now() - arrived) / 1000);
         })
-        .catch((err) => this.onHandlerError(err));
+        .catch((err) => this.onHandlerError(err))
+        .finally(() => {
+          this.queued--;
+          if (metrics) metrics.agentMessagesQueued--;
+        });
     });
     call.on('end', () => void this.close('agent ended the stream'));
     call.on('error', (err) => void this.close(`stream error: ${err.message}`));
@@ -113,8 +169,8 @@ export class AgentSession {
       case 'taskStatus':
         return this.onTaskStatus(m.value.tasks);
       case 'ack':
-        await setAckedGeneration(this.ctx.db.sql, this.node!.id, m.value.generation);
-        return;
+        this.held.setAck(m.value.generation);
+        return this.flushHeld();
       case 'stats':
         // Latest only, in memory: usage is for display, not state.
         this.containerStats = m.value;
@@ -244,14 +300,12 @@ export class AgentSession {
     return this.node?.cluster;
   }
 
-  private async onHeartbeat(hb: Heartbeat): Promise<void> {
+  private onHeartbeat(hb: Heartbeat): void {
     this.lastHeartbeatAt = this.ctx.clock.now().getTime();
     // Liveness is held in memory; usage reaches Postgres only every usageWriteIntervalMs.
     if (this.lastHeartbeatAt - this.lastUsageWrite < this.settings.usageWriteIntervalMs) return;
     this.lastUsageWrite = this.lastHeartbeatAt;
-    await saveNodeUsage(
-      this.ctx.db.sql,
-      this.node!.id,
+    this.held.setUsage(
       {
         cpuPercent: hb.cpuPercent,
         memoryUsedMib: hb.memoryUsedMib,
@@ -263,9 +317,15 @@ export class AgentSession {
       },
       this.ctx.clock.now(),
     );
+    this.flushHeld();
   }
 
-  private async onTaskStatus(tasks: TaskStatus[]): Promise<void> {
+  /** Status reports held now, waiting for the database (GET /metrics). */
+  get heldStatusReports(): number {
+    return this.held.size;
+  }
+
+  private onTaskStatus(tasks: TaskStatus[]): void {
     const reports: ReportedTaskStatus[] = tasks.map((t) => ({
       taskId: t.taskId,
       lastStatus: t.lastStatus,
@@ -285,7 +345,64 @@ export class AgentSession {
         networkBindings: c.networkBindings.map((b) => ({ bindIP: b.bindIp, containerPort: b.containerPort, hostPort: b.hostPort, protocol: b.protocol })),
       })),
     }));
-    if (await applyTaskStatusReports(this.ctx, this.node!.id, reports)) this.pushDesiredState();
+    this.held.addStatuses(reports);
+    const limit = this.settings.maxHeldTasks ?? MAX_HELD_TASKS;
+    if (this.held.tasks > limit) {
+      void this.fail(status.RESOURCE_EXHAUSTED, `status reports of more than ${limit} tasks are waiting for the database; reconnect (the agent sends every task's status again)`);
+      return;
+    }
+    this.flushHeld();
+  }
+
+  /**
+   * Writes what is held, one write at a time: what arrives during a write
+   * goes in the next. A database that is away keeps it held, tried again with
+   * backoff; any other failure ends the stream (the agent resends).
+   */
+  private flushHeld(): void {
+    if (this.flushing || this.flushTimer || this.closed || !this.node) return;
+    const batch = this.held.take();
+    if (!batch) return;
+    this.flushing = true;
+    void this.writeHeld(this.node.id, batch)
+      .then(
+        (stopped) => {
+          this.writeRetry.reset();
+          if (this.waitingForDatabase) {
+            this.log.info({ statusReports: batch.statuses.length, ack: batch.ack }, 'the database is back: held status reports saved');
+            this.waitingForDatabase = undefined;
+          }
+          if (stopped) this.pushDesiredState();
+        },
+        (err) => this.heldWriteFailed(batch, err),
+      )
+      .finally(() => {
+        this.flushing = false;
+        this.flushHeld();
+      });
+  }
+
+  /** Returns whether the node's desired set changed (a task reached STOPPED). */
+  private async writeHeld(nodeId: string, b: HeldBatch): Promise<boolean> {
+    if (b.usage) await saveNodeUsage(this.ctx.db.sql, nodeId, b.usage.usage, b.usage.at);
+    if (b.ack !== undefined) await setAckedGeneration(this.ctx.db.sql, nodeId, b.ack);
+    return b.statuses.length > 0 && (await applyTaskStatusReports(this.ctx, nodeId, b.statuses));
+  }
+
+  private heldWriteFailed(batch: HeldBatch, err: unknown): void {
+    if (this.closed) return;
+    const reason = databaseUnavailableReason(err);
+    if (!reason || isDatabaseClosed(err)) return this.onHandlerError(err);
+    this.held.restore(batch);
+    const wait = this.writeRetry.next();
+    if (!this.waitingForDatabase) {
+      this.log.warn({ reason, statusReports: this.held.size, retryMs: wait }, 'the database is unavailable: status reports held until it is back');
+    }
+    this.waitingForDatabase = reason;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushHeld();
+    }, wait);
   }
 
   /**
@@ -320,9 +437,22 @@ export class AgentSession {
             });
           }
           this.write({ message: { $case: 'desiredState', value: { generation: node.desiredGeneration, tasks: desired } } });
+          this.pushRetry.reset();
         } while (this.pushAgain);
       } catch (err) {
-        this.log.error({ err }, 'could not send the desired state; the agent will get it on the next change or resync');
+        const reason = databaseUnavailableReason(err);
+        if (reason && !isDatabaseClosed(err) && !this.closed) {
+          // Level-triggered: the agent gets the set as it is once the database answers again.
+          const wait = this.pushRetry.next();
+          if (this.pushRetry.attempts === 1) this.log.warn({ reason, retryMs: wait }, 'could not read the desired state: the database is unavailable; trying again');
+          clearTimeout(this.pushTimer);
+          this.pushTimer = setTimeout(() => {
+            this.pushTimer = undefined;
+            this.pushDesiredState();
+          }, wait);
+        } else if (!this.closed) {
+          this.log.error({ err }, 'could not send the desired state; the agent will get it on the next change or resync');
+        }
       } finally {
         this.pushing = false;
       }
@@ -356,6 +486,11 @@ export class AgentSession {
     if (err instanceof BerthError) {
       return void this.fail(err.kind === 'not-found' || err.kind === 'conflict' ? status.FAILED_PRECONDITION : status.INVALID_ARGUMENT, err.message);
     }
+    const reason = databaseUnavailableReason(err);
+    if (reason) {
+      // A hello the database could not register: the agent tries again with its backoff.
+      return void this.fail(status.UNAVAILABLE, `the database is unavailable (${reason}); reconnect later`);
+    }
     this.log.error({ err }, 'agent message failed');
     void this.fail(status.UNAVAILABLE, 'the control plane could not process a message; reconnect');
   }
@@ -381,6 +516,8 @@ export class AgentSession {
     if (this.failure) ({ reason, lastContact } = this.failure);
     this.closed = true;
     clearTimeout(this.helloTimer);
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.pushTimer);
     try {
       this.call.end();
     } catch {
@@ -389,8 +526,31 @@ export class AgentSession {
     const node = this.node;
     if (!node) return Promise.resolve();
     this.registry.remove(node.id, this);
+    const held = this.held.take();
+    if (held && held.statuses.length > 0) {
+      this.log.info({ statusReports: held.statuses.length }, 'held status reports dropped with the stream; the agent sends them again after it reconnects');
+    }
     this.log.info({ reason }, 'agent disconnected');
-    return nodeDisconnectedOp(this.ctx, node, this.sessionId, reason, lastContact).catch((err) => this.log.error({ err }, 'could not record the disconnect'));
+    return this.recordDisconnect(node, reason, lastContact ?? this.ctx.clock.now(), new Backoff({ maxMs: this.settings.writeRetryMaxMs ?? WRITE_RETRY_MAX_MS, random: () => this.ctx.random.next() }));
+  }
+
+  /**
+   * Records the disconnect (as of `at`); while the database is away it is
+   * tried again in the background (the returned promise does not wait), so a
+   * node that left during an outage is not left looking connected. A later
+   * session of the node makes the late write a no-op. A late record counts
+   * from when it is written: the agent could not reconnect (its hello needs
+   * the database) before then, so its grace starts then.
+   */
+  private recordDisconnect(node: NodeRecord, reason: string, at: Date, backoff: Backoff): Promise<void> {
+    const since = backoff.attempts === 0 ? at : this.ctx.clock.now();
+    return nodeDisconnectedOp(this.ctx, node, this.sessionId, reason, since).catch((err) => {
+      const unavailable = databaseUnavailableReason(err);
+      if (!unavailable || isDatabaseClosed(err)) return void this.log.error({ err }, 'could not record the disconnect');
+      const wait = backoff.next();
+      if (backoff.attempts === 1) this.log.warn({ reason: unavailable, retryMs: wait }, 'could not record the disconnect: the database is unavailable; trying again');
+      setTimeout(() => void this.recordDisconnect(node, reason, at, backoff), wait).unref();
+    });
   }
 
   // ---- logs: streams asked of this agent, its chunks routed back by request id ----
