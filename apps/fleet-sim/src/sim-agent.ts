@@ -63,6 +63,8 @@ export class SimAgent {
   readonly tasks = new Map<string, SimTask>();
   /** Status not yet sent, latest per task. */
   readonly pending = new Map<string, TaskStatus>();
+  /** The last status sent per task: sent again after every welcome, as the real agent does (a report may have been lost with its stream). */
+  private readonly sent = new Map<string, TaskStatus>();
   readonly counters = { connects: 0, welcomes: 0, heartbeats: 0, desiredStates: 0, staleDesiredStates: 0, refusals: 0 };
   lastRefusal = '';
   /** When the last welcome arrived (epoch ms; 0: never). */
@@ -199,6 +201,10 @@ export class SimAgent {
       if (this.state === 'partitioned') return;
       this.state = 'connected';
       this.startHeartbeat();
+      for (const [id, st] of this.sent) {
+        if (!this.tasks.has(id)) this.sent.delete(id);
+        else if (!this.pending.has(id)) this.pending.set(id, st);
+      }
       this.flush();
     } else if (msg.$case === 'desiredState') {
       this.onDesired(msg.value);
@@ -222,7 +228,9 @@ export class SimAgent {
 
   private flush(): void {
     if (this.pending.size === 0) return;
-    if (this.send({ $case: 'taskStatus', value: { tasks: [...this.pending.values()] } })) this.pending.clear();
+    if (!this.send({ $case: 'taskStatus', value: { tasks: [...this.pending.values()] } })) return;
+    for (const [id, st] of this.pending) this.sent.set(id, st);
+    this.pending.clear();
   }
 
   private report(taskId: string, t: SimTask, stop?: { code: string; reason: string; exitCode: number }): void {
@@ -285,7 +293,10 @@ export class SimAgent {
       if (this.o.startDelayMs) setTimeout(go, this.o.startDelayMs).unref();
       else go();
     }
-    for (const id of [...this.tasks.keys()]) if (!wanted.has(id)) this.tasks.delete(id);
+    for (const id of [...this.tasks.keys()]) if (!wanted.has(id)) {
+      this.tasks.delete(id);
+      this.sent.delete(id);
+    }
     this.appliedGeneration = d.generation;
     this.send({ $case: 'ack', value: { generation: d.generation } });
   }

@@ -108,6 +108,7 @@ export class NodeLivenessController {
         return;
       }
       const judged = await this.holdBackMassLoss(lost, now);
+      const changed = new Set<string>();
       for (const node of judged) {
         const reason = `Node ${node.id} lost: no contact with its agent for more than ${node.graceSeconds} s`;
         const stopped = await this.ctx.db.sql.begin(async (tx) => {
@@ -120,9 +121,10 @@ export class NodeLivenessController {
           return ids as string[];
         });
         this.ctx.log.warn({ nodeId: node.id, tasks: stopped.length }, 'node lost; its tasks are marked STOPPED');
-        // Services replace what ran there.
-        this.ctx.servicesChanged?.(node.cluster);
+        changed.add(node.cluster);
       }
+      // Services replace what ran there: told once per tick, however many nodes were lost.
+      for (const cluster of changed) this.ctx.servicesChanged?.(cluster);
     } catch (err) {
       const unavailable = databaseUnavailableReason(err);
       if (!unavailable) this.ctx.log.error({ err }, 'liveness check failed; retrying on the next tick');

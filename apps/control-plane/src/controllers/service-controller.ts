@@ -409,7 +409,14 @@ export class ServiceController {
       const fresh = await getServiceForUpdate(tx, svc.cluster, svc.name);
       if (!fresh || fresh.version !== svc.version || fresh.status !== svc.status) throw new StaleSync(`service ${svc.name} changed`);
       const [{ n }] = (await tx`SELECT count(*)::int AS n FROM tasks WHERE cluster = ${svc.cluster} AND task_group = ${tpl.group} AND last_status <> 'STOPPED'`) as unknown as [{ n: number }];
-      if (n !== expected) throw new StaleSync(`service ${svc.name}: ${n} tasks, planned on ${expected}`);
+      // Fewer tasks than planned on (some stopped meanwhile, e.g. their node lost) is safe: this plan still
+      // stays within the bounds, and the next sync places the rest. More is not (another sync placed).
+      if (n > expected) throw new StaleSync(`service ${svc.name}: ${n} tasks, planned on ${expected}`);
+      // The nodes chosen must still take tasks (one lost or drained since the snapshot would strand them).
+      const chosen = [...new Set(nodeIds)];
+      const [{ ok }] = (await tx`SELECT count(*)::int AS ok FROM nodes WHERE id = ANY(${chosen}) AND status = 'ACTIVE' AND agent_connected`) as unknown as [{ ok: number }];
+      if (ok !== chosen.length) throw new StaleSync(`service ${svc.name}: a chosen node no longer takes tasks`);
+      expected = n;
       const rows = await insertTasks(tx, nodeIds.map((nodeId) => newTaskRow(ctx, tpl, nodeId)));
       await bumpGenerations(tx, [...new Set(nodeIds)]);
       await appendEvents(tx, [

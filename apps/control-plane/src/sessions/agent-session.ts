@@ -495,10 +495,13 @@ export class AgentSession {
     void this.fail(status.UNAVAILABLE, 'the control plane could not process a message; reconnect');
   }
 
-  /** Ends this stream with a status and a logged reason. */
-  /** `lastContact`: when the agent was last heard from, if earlier than now (a silent agent). */
+  /**
+   * Ends this stream with a status and a logged reason; resolves once the
+   * disconnect is recorded. `lastContact`: when the agent was last heard
+   * from, if earlier than now (a silent agent).
+   */
   fail(code: status, details: string, lastContact?: Date): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed) return this.closing ?? Promise.resolve();
     this.log.warn({ code: status[code], reason: details }, 'closing agent stream');
     // The emitted error closes this session through the 'error' handler: it records this reason.
     this.failure = { reason: details, lastContact };
@@ -506,13 +509,22 @@ export class AgentSession {
     return this.close(details, lastContact);
   }
 
-  /** Ends the session; resolves once the disconnect is recorded. */
   get registered(): boolean {
     return this.node !== undefined;
   }
 
+  /** Ends the session; resolves once the disconnect is recorded. */
   close(reason: string, lastContact?: Date): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    // Closed already (fail()'s emitted error closes it first): the same wait for the disconnect record,
+    // so a liveness tick that failed this session sees the node disconnected in the same tick.
+    if (this.closing) return this.closing;
+    this.closing = this.doClose(reason, lastContact);
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private doClose(reason: string, lastContact?: Date): Promise<void> {
     if (this.failure) ({ reason, lastContact } = this.failure);
     this.closed = true;
     clearTimeout(this.helloTimer);
