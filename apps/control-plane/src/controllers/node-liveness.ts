@@ -7,6 +7,8 @@ import type { SessionRegistry } from '../sessions/session-registry.js';
 /** Heartbeats a session may miss before its node counts as disconnected. */
 export const MISSED_HEARTBEATS = 2;
 export const LIVENESS_CHECK_INTERVAL_MS = 1_000;
+/** How long a check waits for the disconnects it caused to be recorded before it goes on. */
+export const DISCONNECT_WAIT_MS = 2_000;
 /**
  * More than this share of a cluster's nodes out of contact at once (and at
  * least MASS_LOSS_MIN_NODES of them): nobody is judged lost, as Kubernetes
@@ -92,12 +94,15 @@ export class NodeLivenessController {
     try {
       const now = this.ctx.clock.now();
       const limit = (this.settings.missedHeartbeats ?? MISSED_HEARTBEATS) * this.settings.heartbeatIntervalMs;
-      await Promise.all(
-        this.sessions
-          .all()
-          .filter((s) => s.registered && now.getTime() - s.lastHeartbeatAt > limit)
-          .map((s) => s.fail(status.UNAVAILABLE, `no heartbeat for ${Math.round((now.getTime() - s.lastHeartbeatAt) / 1000)} s`, new Date(s.lastHeartbeatAt))),
-      );
+      const closing = this.sessions
+        .all()
+        .filter((s) => s.registered && now.getTime() - s.lastHeartbeatAt > limit)
+        .map((s) => s.fail(status.UNAVAILABLE, `no heartbeat for ${Math.round((now.getTime() - s.lastHeartbeatAt) / 1000)} s`, new Date(s.lastHeartbeatAt)));
+      // Their disconnects recorded, so they are judged in this check; a slow write never holds the check up
+      // for long (those are judged in a later one).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(closing), new Promise((r) => (timer = setTimeout(r, DISCONNECT_WAIT_MS)))]);
+      clearTimeout(timer);
       const lost = await findLostNodes(this.ctx.db.sql, now, this.graceFrom);
       if (this.failing !== undefined) {
         // The database was away: agents could not reconnect (a hello needs it) and backed off meanwhile.
