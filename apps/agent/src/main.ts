@@ -10,11 +10,12 @@ import { pino } from 'pino';
 import { ConfigError, HELP, parseConfig } from './config.js';
 import { TaskEngine } from './engine/task-engine.js';
 import { ContainerStatsSampler } from './facts/container-stats.js';
-import { HeartbeatSampler } from './facts/heartbeat-sampler.js';
+import { diskUsage, HeartbeatSampler } from './facts/heartbeat-sampler.js';
 import { readStaticFacts, registeredCapacity } from './facts/node-facts.js';
 import { LogStreamer } from './logs/log-streamer.js';
 import { dockerLogs, findTaskContainer } from './runtime/docker-logs.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
+import { FAULT_ENV, injectFaults } from './faults.js';
 import { SecretFiles } from './runtime/secret-files.js';
 import { ControlPlaneSession } from './session/control-plane-session.js';
 import { StateFile } from './state/state-file.js';
@@ -97,6 +98,9 @@ async function main(): Promise<void> {
   }
 
   const runtime = new DockerRuntime(cfg.dockerHost);
+  // The fault suite's injection points (faults.ts); off unless BERTH_AGENT_FAULT names one.
+  const fault = injectFaults(runtime, process.env[FAULT_ENV]);
+  if (fault) log.warn({ fault }, `fault injection armed (${FAULT_ENV}=${fault}): for tests only`);
   // File secrets live on a tmpfs, per task; what a previous run left for tasks no longer here goes.
   const secretFiles = new SecretFiles(cfg.secretsDir || SecretFiles.defaultDir());
   try {
@@ -151,6 +155,9 @@ async function main(): Promise<void> {
       report: (s) => {
         pending.set(s.taskId, s);
         flush();
+        // Not sent (the control plane is away): held, the latest per task only. The fault suite reads this
+        // line to see that what the agent holds stays bounded by its tasks however long it is cut off.
+        if (pending.size > 0 && log.isLevelEnabled('debug')) log.debug({ taskId: s.taskId, lastStatus: s.lastStatus, held: pending.size, tracked: engine.tracked(), heapUsedKib: Math.round(process.memoryUsage().heapUsed / 1024) }, 'task status held until the control plane is back');
       },
       finished: (s) => {
         state.finished[s.taskId] = s;
@@ -160,8 +167,8 @@ async function main(): Promise<void> {
         if (ok === dockerOk) return;
         dockerOk = ok;
         if (ok) {
-          runtime.version().then((v) => (dockerVersion = v), () => undefined);
           log.info({ docker: cfg.dockerHost }, 'Docker engine reachable');
+          void engineBack();
         } else {
           log.warn({ docker: cfg.dockerHost, reason }, `no Docker engine at ${cfg.dockerHost}; retrying`);
         }
@@ -175,12 +182,35 @@ async function main(): Promise<void> {
   engine.setDesired(state.tasks, false);
   engine.start();
 
-  const sampler = new HeartbeatSampler(dockerRoot);
+  let sampler = new HeartbeatSampler(dockerRoot);
   const statsSampler = new ContainerStatsSampler(runtime, () => engine.containers(), (batch) => session.send({ $case: 'stats', value: batch }), cfg.statsIntervalMs, log);
   statsSampler.start();
   void sampler.warm();
   let heartbeat: NodeJS.Timeout | undefined;
   let sessionGeneration: number | undefined;
+
+  // The engine's facts as the current session's hello gave them. An engine that was unreachable then, or
+  // came back as another version (an upgrade restarts it), makes the agent say hello again, so that the
+  // node's facts (berth.docker-version, `berth node describe`) are the engine's, not "unreachable".
+  let helloDockerVersion: string | undefined;
+  const helloOutdated = () => {
+    if (helloDockerVersion === undefined || !dockerVersion || helloDockerVersion === dockerVersion) return;
+    session.reintroduce(`the Docker engine is now ${dockerVersion} (the hello said ${helloDockerVersion || 'unreachable'})`);
+  };
+  async function engineBack(): Promise<void> {
+    try {
+      const info = await runtime.info();
+      dockerVersion = info.version;
+      if (info.rootDir !== dockerRoot) {
+        dockerRoot = info.rootDir;
+        sampler = new HeartbeatSampler(dockerRoot);
+        facts.diskTotalMib = Math.floor(((await diskUsage(dockerRoot))?.total ?? 0) / 1024 / 1024);
+      }
+      helloOutdated();
+    } catch {
+      // Gone again: looked at the next time it is back.
+    }
+  }
 
   async function inventory(): Promise<InventoryContainer[]> {
     try {
@@ -202,18 +232,22 @@ async function main(): Promise<void> {
   const session = new ControlPlaneSession(
     cfg.server,
     {
-      hello: async (): Promise<Hello> => ({
-        protocolVersion: PROTOCOL_VERSION,
-        minProtocolVersion: MIN_SUPPORTED_PROTOCOL_VERSION,
-        agentVersion: BERTH_VERSION,
-        nodeId: state.nodeId,
-        // A joined node belongs to the cluster its certificate names.
-        cluster: (tls.certPem && certInfo(tls.certPem).organizationalUnit) || cfg.cluster,
-        facts: { ...facts, dockerVersion, registeredCpu: capacity.cpu, registeredMemoryMib: capacity.memoryMib },
-        labels: cfg.labels,
-        inventory: await inventory(),
-        appliedGeneration: state.generation,
-      }),
+      hello: async (): Promise<Hello> => {
+        const found = await inventory();
+        helloDockerVersion = dockerVersion;
+        return {
+          protocolVersion: PROTOCOL_VERSION,
+          minProtocolVersion: MIN_SUPPORTED_PROTOCOL_VERSION,
+          agentVersion: BERTH_VERSION,
+          nodeId: state.nodeId,
+          // A joined node belongs to the cluster its certificate names.
+          cluster: (tls.certPem && certInfo(tls.certPem).organizationalUnit) || cfg.cluster,
+          facts: { ...facts, dockerVersion, registeredCpu: capacity.cpu, registeredMemoryMib: capacity.memoryMib },
+          labels: cfg.labels,
+          inventory: found,
+          appliedGeneration: state.generation,
+        };
+      },
       onWelcome: (w) => {
         sessionGeneration = undefined;
         if (w.nodeId && w.nodeId !== state.nodeId) {
@@ -233,6 +267,7 @@ async function main(): Promise<void> {
         // The control plane may have missed reports while we were apart: send what we know.
         for (const s of engine.currentStatuses()) pending.set(s.taskId, s);
         flush();
+        helloOutdated(); // the engine came back while this hello was on its way
       },
       onDesiredState: (d) => {
         // Within a session generations only grow; a replayed or reordered older one is dropped.

@@ -60,7 +60,17 @@ describe('diff', () => {
   it('removes orphans only after a fresh manifest from this session', () => {
     const actual = [c(T2, 'app'), c(T2, 'sidecar')];
     expect(run({ desired: [], actual, finished: none, fresh: false })).toEqual([]);
-    expect(run({ desired: [], actual, finished: none, fresh: true })).toEqual([{ kind: 'remove-orphans', containerIds: [`${T2.slice(0, 4)}-app`, `${T2.slice(0, 4)}-sidecar`], taskIds: [T2] }]);
+    expect(run({ desired: [], actual, finished: none, fresh: true })).toEqual([{ kind: 'remove-orphans', taskId: T2, containerIds: [`${T2.slice(0, 4)}-app`, `${T2.slice(0, 4)}-sidecar`] }]);
+  });
+
+  it('removes each orphaned task on its own (an action per task, keyed by its id)', () => {
+    const T3 = 'c'.repeat(32);
+    const actual = [c(T2, 'app'), c(T1, 'app'), c(T3, '.pause'), c(T3, 'app', 'created'), c(T2, 'sidecar', 'exited')];
+    expect(run({ desired: [task(T1)], actual, finished: none, fresh: true })).toEqual([
+      { kind: 'remove-orphans', taskId: T2, containerIds: [`${T2.slice(0, 4)}-app`, `${T2.slice(0, 4)}-sidecar`] },
+      { kind: 'remove-orphans', taskId: T3, containerIds: [`${T3.slice(0, 4)}-.pause`, `${T3.slice(0, 4)}-app`] },
+      { kind: 'observe', taskId: T1 },
+    ]);
   });
 
   it('orders stops before starts', () => {

@@ -20,8 +20,12 @@ export type Action =
   | { kind: 'restart'; taskId: string; container: string; containerId: string; exitCode?: number }
   /** Stop and remove the task's containers, then report it STOPPED. */
   | { kind: 'stop'; taskId: string; cause: 'desired' | 'essential-exited' | 'cleanup'; exited?: string }
-  /** Containers of tasks the control plane no longer wants. */
-  | { kind: 'remove-orphans'; containerIds: string[]; taskIds: string[] };
+  /**
+   * A task the control plane no longer lists: stop and remove its containers. One action per task,
+   * keyed by its id like every other, so it never runs beside that task's start still in flight
+   * (it waits for it, then removes what the start made).
+   */
+  | { kind: 'remove-orphans'; taskId: string; containerIds: string[] };
 
 export interface DiffInput {
   desired: DesiredView[];
@@ -121,10 +125,13 @@ export function diff({ desired, actual, finished, fresh, connected, restarts, no
     else observes.push({ kind: 'observe', taskId: t.taskId });
   }
 
-  const orphans = fresh ? actual.filter((c) => !wanted.has(c.taskId)) : [];
-  const orphanAction: Action[] =
-    orphans.length > 0 ? [{ kind: 'remove-orphans', containerIds: orphans.map((c) => c.id), taskIds: [...new Set(orphans.map((c) => c.taskId))] }] : [];
-  return { actions: [...orphanAction, ...stops, ...starts, ...observes], ...(wakeAt !== undefined ? { wakeAt } : {}) };
+  const orphans: Action[] = [];
+  if (fresh) {
+    for (const [taskId, containers] of byTask) {
+      if (!wanted.has(taskId)) orphans.push({ kind: 'remove-orphans', taskId, containerIds: containers.map((c) => c.id) });
+    }
+  }
+  return { actions: [...orphans, ...stops, ...starts, ...observes], ...(wakeAt !== undefined ? { wakeAt } : {}) };
 }
 
 /** When the next in-place restart of a container may happen. */

@@ -11,6 +11,11 @@ class FakeRuntime implements ContainerRuntime {
   private onEvent: ((e: ContainerEvent) => void) | undefined;
   private next = 0;
   failStartOf = new Set<string>();
+  /** While set, every start waits for it (a slow engine: the start is in flight). */
+  startGate: Promise<void> | undefined;
+  /** The timeout each stop was asked for (undefined: the container's own). */
+  stopTimeouts: (number | undefined)[] = [];
+  removed: string[] = [];
 
   async version() { return 'fake'; }
   async info() { return { version: 'fake', arch: 'amd64', rootDir: '/var/lib/docker' }; }
@@ -39,7 +44,9 @@ class FakeRuntime implements ContainerRuntime {
     return id;
   }
   async start(id: string) {
-    const c = this.containers.get(id)!;
+    await this.startGate;
+    const c = this.containers.get(id);
+    if (!c) throw Object.assign(new Error(`No such container: ${id}`), { statusCode: 404 });
     const name = c.spec.labels['berth.container-name']!;
     if (this.failStartOf.has(name)) throw Object.assign(new Error('exec: "nope": not found'), { statusCode: 400 });
     c.state = 'running';
@@ -52,7 +59,8 @@ class FakeRuntime implements ContainerRuntime {
     const c = this.containers.get(id);
     return c && { id, state: c.state, exitCode: c.exitCode, oomKilled: false, ports: [], health: c.health, startedAt: c.startedAt };
   }
-  async stop(id: string) {
+  async stop(id: string, timeoutSec?: number) {
+    this.stopTimeouts.push(timeoutSec);
     const c = this.containers.get(id);
     if (c && c.state === 'running') {
       c.state = 'exited';
@@ -61,7 +69,8 @@ class FakeRuntime implements ContainerRuntime {
     }
   }
   async remove(id: string) {
-    this.containers.delete(id);
+    const c = this.containers.get(id);
+    if (c && this.containers.delete(id)) this.removed.push(c.spec.labels['berth.container-name']!);
   }
   async usage() { return undefined; }
   subscribe(onEvent: (e: ContainerEvent) => void) {
@@ -183,6 +192,46 @@ describe('TaskEngine', () => {
     await until('stopped', () => last('t4')?.lastStatus === 'STOPPED');
     expect(last('t4')).toMatchObject({ stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited' });
     expect(last('t4')!.containers[0]).toMatchObject({ exitCode: 1, lastStatus: 'STOPPED', restartCount: 1 });
+    engine.stop();
+  });
+
+  it('a task dropped while its start is in flight: its removal waits for the start, then leaves nothing running', async () => {
+    const { rt, engine, reports } = setup();
+    let open!: () => void;
+    rt.startGate = new Promise((r) => (open = r));
+    engine.setConnected(true);
+    engine.start();
+    engine.setDesired([desired('t7', [{ name: 'slow', image: 'x', stopTimeout: 7 }])], true);
+    await until('created, its start waiting on the engine', () => rt.log.includes('create slow'));
+    engine.setDesired([desired('t8', [{ name: 'app', image: 'x' }])], true); // the control plane dropped t7
+    await new Promise((r) => setTimeout(r, 100));
+    expect([...rt.containers.values()].filter((c) => c.spec.labels['berth.task-id'] === 't7').length).toBe(1); // not pulled from under its start
+    open();
+    await until('t7 removed', () => ![...rt.containers.values()].some((c) => c.spec.labels['berth.task-id'] === 't7'));
+    await until('t8 running', () => reports.some((r) => r.taskId === 't8' && r.lastStatus === 'RUNNING'));
+    expect(rt.log.filter((l) => l.endsWith(' slow'))).toEqual(['create slow', 'start slow', 'stop slow']);
+    expect(rt.removed).toEqual(['slow']);
+    // Its definition is gone: the container stops within its own stop timeout (given at create), not a fixed one.
+    expect(rt.stopTimeouts).toEqual([undefined]);
+    expect(reports.filter((r) => r.taskId === 't7' && r.lastStatus === 'STOPPED')).toEqual([]);
+    engine.stop();
+  });
+
+  it('forgets every task the control plane no longer lists: what it holds follows the desired set', async () => {
+    const { rt, engine, last } = setup();
+    engine.setConnected(false);
+    engine.start();
+    engine.setDesired([
+      desired('w1', [{ name: 'one', image: 'x', firelensConfiguration: { type: 'fluentbit' } }]),
+      desired('w2', [{ name: 'two', image: 'x' }]),
+    ], false);
+    await until('both running', () => last('w1')?.lastStatus === 'RUNNING' && last('w2')?.lastStatus === 'RUNNING');
+    rt.exit('two', 1); // away: restarted in place, and counted
+    await until('restarted', () => last('w2')?.containers[0]?.restartCount === 1);
+    expect(engine.tracked()).toMatchObject({ desired: 2, statuses: 2, restarts: 1, seen: 2, warned: 1 });
+    // The control plane comes back without them (they were replaced elsewhere): nothing of them is kept.
+    engine.setDesired([], true);
+    expect(engine.tracked()).toMatchObject({ desired: 0, statuses: 0, finished: 0, restarts: 0, seen: 0, warned: 0 });
     engine.stop();
   });
 

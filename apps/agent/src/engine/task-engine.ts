@@ -3,7 +3,7 @@ import { parseRegistryCredentials, secretReferences, taskHealthStatus, type Cont
 import type { ContainerStatus, DesiredTask, TaskStatus } from '@berth/proto';
 import type { Logger } from 'pino';
 import type { ContainerInspection, ContainerRuntime, ManagedContainer, PullPolicy, RegistryAuth } from '../runtime/container-runtime.js';
-import { parseEnvFile, planTask, type MappingOptions, type SecretParts, type TaskPlan } from '../runtime/create-spec.js';
+import { DEFAULT_STOP_TIMEOUT_SEC, parseEnvFile, planTask, type MappingOptions, type SecretParts, type TaskPlan } from '../runtime/create-spec.js';
 import type { SecretFiles } from '../runtime/secret-files.js';
 import { diff, PAUSE, type Action, type DesiredView } from './diff.js';
 import { startOrder, stopLevels } from './dependency-order.js';
@@ -117,11 +117,27 @@ export class TaskEngine {
     }
     this.desired = next;
     this.fresh = this.fresh || fresh;
-    // Forget what the control plane no longer lists.
+    // Forget what the control plane no longer lists: memory follows the desired set, however many tasks
+    // came and went (an orphan never finishes here, so nothing else would drop its entries).
     for (const id of [...this.finished]) if (!next.has(id)) this.finished.delete(id);
     for (const id of [...this.statuses.keys()]) if (!next.has(id) && !this.finished.has(id)) this.statuses.delete(id);
     for (const key of [...this.restarts.keys()]) if (!next.has(key.split('/')[0]!)) this.restarts.delete(key);
+    for (const id of [...this.seen.keys()]) if (!next.has(id)) this.seen.delete(id);
+    for (const id of [...this.warned]) if (!next.has(id)) this.warned.delete(id);
     this.trigger();
+  }
+
+  /** How many entries the engine holds per kind (each bounded by the desired set's tasks or containers). */
+  tracked(): { desired: number; statuses: number; finished: number; restarts: number; seen: number; warned: number; dying: number } {
+    return {
+      desired: this.desired.size,
+      statuses: this.statuses.size,
+      finished: this.finished.size,
+      restarts: this.restarts.size,
+      seen: this.seen.size,
+      warned: this.warned.size,
+      dying: this.dying.size,
+    };
   }
 
   /** Whether the control plane can be told right now (see DiffInput.connected). */
@@ -242,9 +258,10 @@ export class TaskEngine {
     const byTask = groupByTask(actual);
     const work = actions.filter((a) => a.kind !== 'observe');
     this.log.trace({ connected: this.connected, desired: views.length, actual: actual.map((c) => `${c.containerName}:${c.state}`), actions: actions.map((a) => a.kind) }, 'pass');
-    if (work.length > 0) this.log.debug({ actions: work.map((a) => `${a.kind}${'taskId' in a ? ` ${a.taskId}` : ''}`), busy: [...this.busy] }, 'reconcile');
+    if (work.length > 0) this.log.debug({ actions: work.map((a) => `${a.kind} ${a.taskId}`), busy: [...this.busy] }, 'reconcile');
     for (const a of actions) {
-      const key = a.kind === 'remove-orphans' ? '*orphans' : a.taskId;
+      // One action per task at a time, whatever its kind: removing an orphan waits for its start in flight.
+      const key = a.taskId;
       if (this.busy.has(key)) continue; // its action in flight triggers a new pass when done
       this.busy.add(key);
       void this.apply(a, byTask).finally(() => {
@@ -258,13 +275,9 @@ export class TaskEngine {
     try {
       switch (a.kind) {
         case 'remove-orphans':
-          this.log.info({ containers: a.containerIds.length }, 'removing containers of tasks the control plane no longer lists');
-          await Promise.all(a.containerIds.map(async (id) => {
-            await this.runtime.stop(id, 10);
-            await this.runtime.remove(id);
-          }));
-          await Promise.all(a.taskIds.map((t) => this.removeTaskResources(t)));
-          return;
+          // Its definition is gone with it: each container stops within its own stop timeout (set at create).
+          this.log.info({ taskId: a.taskId, containers: a.containerIds.length }, 'removing the containers of a task the control plane no longer lists');
+          return await this.stopTask(a.taskId, 'cleanup', undefined, byTask.get(a.taskId) ?? []);
         case 'start':
           return await this.startTask(this.desired.get(a.taskId)!, a.create, a.start, byTask.get(a.taskId) ?? []);
         case 'restart':
@@ -276,7 +289,7 @@ export class TaskEngine {
       }
     } catch (err) {
       // An engine error is not a task outcome: log, and a pass shortly retries.
-      this.log.warn({ action: a.kind, taskId: 'taskId' in a ? a.taskId : undefined, err: (err as Error).message }, 'container action failed; will retry');
+      this.log.warn({ action: a.kind, taskId: a.taskId, err: (err as Error).message }, 'container action failed; will retry');
       if (isEngineDown(err)) this.hooks.dockerReachable(false, (err as Error).message);
       this.retrySoon = true;
       clearTimeout(this.timer);
@@ -511,9 +524,11 @@ export class TaskEngine {
   private async stopTask(taskId: string, cause: 'desired' | 'essential-exited' | 'cleanup' | 'drain', exited: string | undefined, containers: ManagedContainer[]): Promise<void> {
     const d = this.desired.get(taskId);
     const defs = d?.spec.containerDefinitions ?? [];
-    const timeoutOf = (name: string) => {
+    // Unknown definition (an orphan): the container's own stop timeout, which it got at create from the task's.
+    const timeoutOf = (name: string): number | undefined => {
       const c = defs.find((x) => x.name === name);
-      return typeof c?.stopTimeout === 'number' ? c.stopTimeout : 30;
+      if (!c) return undefined;
+      return typeof c.stopTimeout === 'number' && c.stopTimeout >= 0 ? c.stopTimeout : DEFAULT_STOP_TIMEOUT_SEC;
     };
     // SIGTERM dependents before what they depend on (ECS's shutdown order), SIGKILL after each stopTimeout.
     const levels = stopLevels(defs);

@@ -145,8 +145,11 @@ export interface ContainerRuntime {
   create(spec: CreateSpec): Promise<string>;
   start(id: string): Promise<void>;
   inspect(id: string): Promise<ContainerInspection | undefined>;
-  /** SIGTERM, then SIGKILL after timeoutSec. No error when already stopped. */
-  stop(id: string, timeoutSec: number): Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL after timeoutSec (absent: the container's own stop timeout, given at create).
+   * No error when already stopped.
+   */
+  stop(id: string, timeoutSec?: number): Promise<void>;
   /** No error when already gone. */
   remove(id: string): Promise<void>;
   /** One usage sample (no streaming, no wait for a second sample). */

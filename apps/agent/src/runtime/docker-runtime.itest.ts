@@ -52,6 +52,20 @@ describe.runIf(run)('DockerRuntime on the real engine', () => {
     expect(await docker.inspect(id)).toBeUndefined();
   });
 
+  it('stop without a timeout waits the container\'s own stop timeout (from the task definition), not a fixed one', async () => {
+    // `sleep` as PID 1 ignores SIGTERM: the stop takes the whole timeout, then SIGKILL.
+    const create = toCreateSpec(task, spec, { name: 'stubborn', image: TEST_IMAGE, command: ['sleep', '3600'], memory: 16, stopTimeout: 2 }, { bindIp: '127.0.0.1', pauseImage: 'berth/pause:1' });
+    const id = await docker.create(create);
+    await docker.start(id);
+    const began = Date.now();
+    await docker.stop(id);
+    const took = Date.now() - began;
+    expect(took).toBeGreaterThanOrEqual(1_800);
+    expect(took).toBeLessThan(8_000); // the engine's default would be 10 s
+    expect((await docker.inspect(id))?.exitCode).toBe(137);
+    await docker.remove(id);
+  });
+
   it('reports an OOM kill', async () => {
     const create = toCreateSpec({ ...task }, spec, { name: 'hog', image: TEST_IMAGE, command: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], memory: 8 }, { bindIp: '127.0.0.1', pauseImage: 'berth/pause:1' });
     const id = await docker.create(create);

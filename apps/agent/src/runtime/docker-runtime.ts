@@ -238,9 +238,10 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async stop(id: string, timeoutSec: number): Promise<void> {
+  async stop(id: string, timeoutSec?: number): Promise<void> {
     try {
-      await this.docker.getContainer(id).stop({ t: timeoutSec });
+      // Without t, the engine waits the container's StopTimeout (create-spec sets it from the task's stopTimeout).
+      await this.docker.getContainer(id).stop(timeoutSec === undefined ? {} : { t: timeoutSec });
     } catch (err) {
       const code = statusOf(err);
       if (code !== 304 && code !== 404) throw err; // already stopped / gone

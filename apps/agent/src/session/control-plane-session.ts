@@ -28,6 +28,8 @@ export class ControlPlaneSession {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private wasConnected: boolean | undefined;
+  /** Why the current stream is being ended on purpose (see reintroduce). */
+  private reintroducing: string | undefined;
 
   constructor(
     readonly target: string,
@@ -45,9 +47,28 @@ export class ControlPlaneSession {
   useCredentials(tls: ClientTls): void {
     const old = this.client;
     this.client = new AgentServiceClient(this.target, clientCredentials(tls), clientChannelOptions);
-    this.backoff.reset();
-    this.stream?.end();
+    this.reintroduce('a renewed node certificate');
     setTimeout(() => old.close(), 5_000).unref();
+  }
+
+  /**
+   * Ends the current stream gracefully so that the next one (at once: backoff reset) says hello
+   * again, with what the hello says now (new credentials, the engine's version). From here the
+   * session counts as down: nothing more is written on the ending stream (send() is false, the
+   * caller keeps what it wanted to send) and the handlers hear onDisconnected, as for any drop.
+   */
+  reintroduce(reason: string): void {
+    this.backoff.reset();
+    const stream = this.stream;
+    if (!stream) return;
+    this.reintroducing = reason;
+    this.stream = undefined; // what still arrives on it is not handled
+    const wasUp = this.welcomed;
+    this.welcomed = false;
+    if (wasUp) this.handlers.onDisconnected();
+    stream.end();
+    // A control plane that does not close its side in time is not waited for.
+    setTimeout(() => stream.cancel(), 5_000).unref();
   }
 
   get connected(): boolean {
@@ -89,19 +110,23 @@ export class ControlPlaneSession {
       if (this.stopped) return;
       if (Date.now() - this.connectedAt > BACKOFF_STABLE_AFTER_MS) this.backoff.reset();
       const reason = err?.details || err?.message || 'stream ended';
-      if (err?.code === status.FAILED_PRECONDITION || err?.code === status.INVALID_ARGUMENT) {
+      const reintroducing = this.reintroducing;
+      this.reintroducing = undefined;
+      if (reintroducing) {
+        this.log.info({ server: this.target, reason: reintroducing, ended: err ? reason : undefined }, 'saying hello to the control plane again');
+      } else if (err?.code === status.FAILED_PRECONDITION || err?.code === status.INVALID_ARGUMENT) {
         this.log.error({ reason }, 'the control plane refused this agent');
       } else if (this.wasConnected !== false) {
         this.log.warn({ server: this.target, reason }, 'control plane unreachable; containers keep running, retrying with backoff');
       } else {
         this.log.debug({ reason }, 'still unreachable');
       }
-      this.wasConnected = false;
+      if (!reintroducing) this.wasConnected = false;
       this.retry();
     };
     stream.on('data', (m: ConnectResponse) => {
       const msg = m.message;
-      if (!msg) return;
+      if (!msg || this.stream !== stream) return;
       if (msg.$case === 'welcome') {
         this.welcomed = true;
         this.wasConnected = true;
