@@ -59,6 +59,7 @@ import {
 import { freePort, machine, percentile, round, startTestPostgres, waitFor } from '@berth/testing';
 import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
 import { controlCall, Fleet } from '../src/index.js';
+import { gauge } from './prometheus-text.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -99,7 +100,6 @@ const TARGET_REPLACE_S = 15;
 const repoRoot = join(import.meta.dirname, '..', '..', '..', '..');
 const say = (s: string) => console.log(`bench detect: ${s}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const gauge = (text: string, name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
 const PLACED = /^task ([0-9a-f]{32}) \(([^:]+):\d+\) placed on node (\S+)$/;
 
 /** CPU seconds of a process from /proc/PID/stat (utime + stime, and its reaped children's with `children`); its parent's pid. */

@@ -24,6 +24,7 @@ import { freePort, machine, round, startTestPostgres, waitFor } from '@berth/tes
 import { credentials } from '@grpc/grpc-js';
 import postgres from 'postgres';
 import { controlCall, Fleet } from '../src/index.js';
+import { gauge, histogramP } from './prometheus-text.js';
 
 const { values: flags } = parseArgs({ options: { sizes: { type: 'string' }, full: { type: 'boolean' }, 'tasks-per-node': { type: 'string' }, window: { type: 'string' }, 'start-rate': { type: 'string' } } });
 /** Default 1,000 agents (about 3 minutes); --full runs 1,000, 5,000 and 10,000 (the issue's sizes, about 20 minutes). */
@@ -37,18 +38,6 @@ const HEARTBEAT_S = 5;
 const repoRoot = join(import.meta.dirname, '..', '..', '..', '..');
 const say = (s: string) => console.log(`bench fleet: ${s}`);
 
-/** The p-th percentile from the difference of two cumulative Prometheus histograms (upper bound of its bucket). */
-function histogramP(before: string, after: string, name: string, p: number): number {
-  const buckets = (text: string) =>
-    [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), n: Number(m[2]) }));
-  const a = buckets(before);
-  const b = buckets(after);
-  const total = b[b.length - 1]!.n - a[a.length - 1]!.n;
-  if (total === 0) return 0;
-  for (let i = 0; i < b.length; i++) if (b[i]!.n - a[i]!.n >= (p / 100) * total) return b[i]!.le;
-  return Infinity;
-}
-const gauge = (text: string, name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 interface Result {
   agents: number;
