@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/domain/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/reconcile/**/*.ts'],
+    files: ['libs/domain/**/*.ts', 'libs/scheduler/**/*.ts', 'libs/reconcile/**/*.ts', 'libs/ecs-model/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ioModules, message: 'pure libraries import no IO: move it to an app or an IO lib' }] }],
     },

@@ -6,6 +6,7 @@ import { clusterCommands } from './commands/cluster.js';
 import { loginCommands } from './commands/login.js';
 import { tokenCommands } from './commands/token.js';
 import { apiTokenCommands } from './commands/apitoken.js';
+import { awsProfileCommands } from './commands/aws-profile.js';
 import { eventCommands } from './commands/events.js';
 import { logsCommands } from './commands/logs.js';
 import { nodeCommands } from './commands/node.js';
@@ -19,7 +20,7 @@ import { CliError, describeError, UsageError } from './errors.js';
 import { currentContext, type CliContext } from './cli-config.js';
 import type { ClientTls } from '@berth/transport';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands, ...tokenCommands, ...apiTokenCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands, ...tokenCommands, ...apiTokenCommands, ...awsProfileCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },

@@ -10,6 +10,7 @@ import type { EmbeddedStoreFiles } from '@berth/store';
 import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT } from '@berth/transport';
 import { pino } from 'pino';
 import { startControlPlane } from './server.js';
+import { DEFAULT_ECS_PORT } from './ecs-api/ecs-server.js';
 
 const HELP = `berth-control-plane: the Berth control plane
 
@@ -17,6 +18,12 @@ Options:
   --listen ADDR              address to listen on (default 0.0.0.0; BERTH_LISTEN)
   --grpc-port PORT           gRPC API and agent port (default ${DEFAULT_GRPC_PORT}; BERTH_GRPC_PORT)
   --http-port PORT           health endpoints /healthz, /readyz (default ${DEFAULT_HTTP_PORT}; BERTH_HTTP_PORT)
+  --ecs-port PORT|off        the ECS API (AWS JSON 1.1, SigV4: the AWS CLI and SDKs) (default ${DEFAULT_ECS_PORT};
+                             BERTH_ECS_PORT); off: no ECS endpoint
+  --ecs-rate-limit N         calls per second per AWS access key on the ECS endpoint (default 100)
+  --region NAME              the region in ARNs (default local; BERTH_REGION): set it to the region your
+                             AWS tools are configured with
+  --account-id ID            the 12-digit account id in ARNs (default 000000000000; BERTH_ACCOUNT_ID)
   --database-url URL         Postgres URL (DATABASE_URL); without it the embedded store is used
   --data-dir DIR             embedded store directory (default ~/.local/share/berth; BERTH_DATA_DIR)
   --secrets-key-file FILE    AES-256 keys for secrets, one per line, the first encrypts (default
@@ -75,6 +82,10 @@ async function main(): Promise<void> {
         listen: { type: 'string' },
         'grpc-port': { type: 'string' },
         'http-port': { type: 'string' },
+        'ecs-port': { type: 'string' },
+        'ecs-rate-limit': { type: 'string' },
+        region: { type: 'string' },
+        'account-id': { type: 'string' },
         'database-url': { type: 'string' },
         'data-dir': { type: 'string' },
         'secrets-key-file': { type: 'string' },
@@ -119,12 +130,23 @@ async function main(): Promise<void> {
   if (!(Number.isInteger(allowance) && allowance >= 0 && allowance <= 3600)) fail(`--reconnect-allowance: must be 0-3600 seconds, got ${args['reconnect-allowance']}`);
   const log = pino({ level: args['log-level'] ?? env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'control-plane' }, redact: { paths: ['secrets', '*.secrets', '*.*.secrets', 'value', '*.value'], censor: '[redacted]' } });
   const listen = args.listen ?? env.BERTH_LISTEN ?? '0.0.0.0';
+  const ecsPortArg = args['ecs-port'] ?? env.BERTH_ECS_PORT ?? String(DEFAULT_ECS_PORT);
+  const ecsPort = ecsPortArg === 'off' ? undefined : port('ecs-port', ecsPortArg);
+  const ecsRate = Number(args['ecs-rate-limit'] ?? '100');
+  if (!(Number.isInteger(ecsRate) && ecsRate >= 1 && ecsRate <= 1_000_000)) fail(`--ecs-rate-limit: must be 1-1000000 calls per second, got ${args['ecs-rate-limit']}`);
+  const region = args.region ?? env.BERTH_REGION ?? 'local';
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(region)) fail(`--region: must be 1-32 lower-case letters, digits and hyphens (e.g. us-east-1, local), got ${JSON.stringify(region)}`);
+  const account = args['account-id'] ?? env.BERTH_ACCOUNT_ID ?? '000000000000';
+  if (!/^\d{12}$/.test(account)) fail(`--account-id: must be 12 digits, got ${JSON.stringify(account)}`);
 
   try {
     const cp = await startControlPlane({
       listen,
       grpcPort: port('grpc-port', args['grpc-port'] ?? env.BERTH_GRPC_PORT ?? String(DEFAULT_GRPC_PORT)),
       httpPort: port('http-port', args['http-port'] ?? env.BERTH_HTTP_PORT ?? String(DEFAULT_HTTP_PORT)),
+      ecsPort,
+      ecsRateLimit: ecsRate,
+      arn: { region, account },
       databaseUrl: args['database-url'] ?? env.DATABASE_URL,
       embeddedStoreFiles: embeddedStoreFiles(),
       secretsKeyFile: args['secrets-key-file'] ?? env.BERTH_SECRETS_KEY_FILE,
@@ -148,7 +170,7 @@ async function main(): Promise<void> {
       random: { next: Math.random, bytes: (n) => randomBytes(n) },
       log,
     });
-    log.info({ grpc: `${listen}:${cp.grpcPort}`, http: `${listen}:${cp.httpPort}`, store: cp.db.kind }, 'control plane ready');
+    log.info({ grpc: `${listen}:${cp.grpcPort}`, http: `${listen}:${cp.httpPort}`, ecs: cp.ecsPort === undefined ? 'off' : `${listen}:${cp.ecsPort}`, store: cp.db.kind }, 'control plane ready');
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -167,7 +189,7 @@ async function main(): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     log.debug({ err }, 'control plane failed to start');
-    if (e.code === 'EADDRINUSE') fail(`cannot start: a port is already in use (${e.message}); is another control plane running? Use --grpc-port / --http-port`);
+    if (e.code === 'EADDRINUSE') fail(`cannot start: a port is already in use (${e.message}); is another control plane running? Use --grpc-port / --http-port / --ecs-port`);
     if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND') fail(`cannot start: the database is unreachable (${e.message}); check DATABASE_URL`);
     fail(`cannot start: ${e.message}`);
   }

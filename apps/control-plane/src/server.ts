@@ -17,7 +17,8 @@ import { joinOp, renewCertificateOp } from './services/join.js';
 import { toServiceError } from './grpc/errors.js';
 import { controlService, guardedControlServiceDefinition, withAuth } from './grpc/control-service.js';
 import { Authenticator } from './grpc/auth.js';
-import { createApiTokenOp } from './services/api-tokens.js';
+import { createApiTokenOp, resealAccessKeys } from './services/api-tokens.js';
+import { startEcsApi, type EcsApi } from './ecs-api/ecs-server.js';
 import type { WatchSettings } from './events/watch-events.js';
 import { startHealthServer } from './http/health-server.js';
 import { Metrics } from './metrics/metrics.js';
@@ -33,6 +34,13 @@ export interface ControlPlaneOptions {
   listen: string;
   grpcPort: number;
   httpPort: number;
+  /**
+   * The ECS endpoint's port (AWS JSON 1.1 + SigV4; 0: any free port).
+   * Absent: no ECS endpoint (tests that do not need it); the product listens on 7402.
+   */
+  ecsPort?: number;
+  /** Calls per second per AWS access key on the ECS endpoint (default 100). */
+  ecsRateLimit?: number;
   databaseUrl?: string;
   dataDir: string;
   /** The embedded store's files when they are not beside its code (the single executable's assets). */
@@ -84,6 +92,8 @@ export interface ControlPlaneOptions {
 export interface ControlPlane {
   grpcPort: number;
   httpPort: number;
+  /** The ECS endpoint's port, when it is on. */
+  ecsPort?: number;
   db: Database;
   sessions: SessionRegistry;
   liveness: NodeLivenessController;
@@ -129,13 +139,15 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       // Capacity may have appeared (a task stopped, a node came back): waiting tasks get a look.
       controllers.placement?.trigger();
     },
+    credentialsChanged: (id) => ecs?.keys.forget(id),
     servicesChanged: (cluster, names) => {
       if (!controllers.services) return;
       if (names) for (const n of names) controllers.services.enqueue(cluster, n);
       else controllers.services.enqueueCluster(cluster);
     },
   };
-  const resealed = await resealSecrets(ctx);
+  let ecs: EcsApi | undefined;
+  const resealed = (await resealSecrets(ctx)) + (await resealAccessKeys(ctx));
   if (resealed > 0) log.info({ resealed, key: keyring.primaryId }, 'secrets sealed again with the first key (key rotation)');
   const metrics = new Metrics({ agentSessions: () => sessions.size, heldStatusReports: () => sessions.all().reduce((n, s) => n + s.heldStatusReports, 0) });
   metrics.start();
@@ -210,6 +222,23 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     await db.close();
     throw err;
   }
+  if (o.ecsPort !== undefined) {
+    try {
+      ecs = await startEcsApi(ctx, {
+        listen: o.listen,
+        port: o.ecsPort,
+        tls: pki ? { certPem: pki.server.certPem, keyPem: pki.server.keyPem } : undefined,
+        auth,
+        rateLimitPerKey: o.ecsRateLimit,
+        authFailureLimit: o.authFailureLimit,
+      });
+    } catch (err) {
+      server.forceShutdown();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await db.close();
+      throw err;
+    }
+  }
   const httpAddr = http.address();
   const httpPort = typeof httpAddr === 'object' && httpAddr ? httpAddr.port : o.httpPort;
   const resync = setInterval(() => sessions.resyncAll(), o.resyncIntervalMs);
@@ -231,6 +260,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   return {
     grpcPort,
     httpPort,
+    ecsPort: ecs?.port,
     db,
     sessions,
     liveness,
@@ -251,6 +281,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       await sessions.closeAll('control plane shutting down');
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      await ecs?.close();
       await db.close();
     },
   };

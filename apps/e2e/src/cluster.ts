@@ -53,6 +53,8 @@ export class LocalCluster {
   readonly work = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   grpcPort = 0;
   httpPort = 0;
+  /** The ECS endpoint (AWS JSON 1.1 + SigV4, TLS with the cluster CA). */
+  ecsPort = 0;
   server = '';
   cp: BerthProcess | undefined;
   agent: BerthProcess | undefined;
@@ -70,6 +72,7 @@ export class LocalCluster {
   async start(): Promise<void> {
     this.grpcPort = await freePort();
     this.httpPort = await freePort();
+    this.ecsPort = await freePort();
     this.server = `127.0.0.1:${this.grpcPort}`;
     this.startControlPlane();
     await this.ready();
@@ -82,7 +85,7 @@ export class LocalCluster {
 
   startControlPlane(): BerthProcess {
     this.cp = new BerthProcess('control-plane', 'apps/control-plane/dist/main.js', [
-      '--listen', '127.0.0.1', '--grpc-port', String(this.grpcPort), '--http-port', String(this.httpPort), '--data-dir', join(this.work, 'cp'), '--heartbeat-interval', '1', '--bootstrap-token-file', this.adminTokenFile,
+      '--listen', '127.0.0.1', '--grpc-port', String(this.grpcPort), '--http-port', String(this.httpPort), '--ecs-port', String(this.ecsPort), '--data-dir', join(this.work, 'cp'), '--heartbeat-interval', '1', '--bootstrap-token-file', this.adminTokenFile,
       ...this.cpArgs,
     ]);
     return this.cp;

@@ -21,6 +21,39 @@ export const arns = {
   containerInstance: (c: ArnContext, cluster: string, nodeId: string) => `${prefix(c)}:container-instance/${cluster}/${nodeId}`,
   container: (c: ArnContext, cluster: string, taskId: string, name: string) => `${prefix(c)}:container/${cluster}/${taskId}/${name}`,
   service: (c: ArnContext, cluster: string, name: string) => `${prefix(c)}:service/${cluster}/${name}`,
+  /** A deployment `ecs-svc/123...` is `service-deployment/CLUSTER/SERVICE/123...`. */
+  serviceDeployment: (c: ArnContext, cluster: string, service: string, deploymentId: string) =>
+    `${prefix(c)}:service-deployment/${cluster}/${service}/${deploymentId.replace(/^ecs-svc\//, '')}`,
+  serviceRevision: (c: ArnContext, cluster: string, service: string, deploymentId: string) =>
+    `${prefix(c)}:service-revision/${cluster}/${service}/${deploymentId.replace(/^ecs-svc\//, '')}`,
+};
+
+/** What an ECS ARN names: its type (`task`, `service`, ...) and the path after it (`lab/0123...`). */
+export interface ParsedArn {
+  region: string;
+  account: string;
+  type: string;
+  path: string[];
+}
+
+/** An ECS ARN taken apart; undefined when it is not one. */
+export function parseEcsArn(ref: string): ParsedArn | undefined {
+  const m = /^arn:aws[a-z-]*:ecs:([^:]*):([^:]*):([a-z-]+)\/(.+)$/.exec(ref);
+  if (!m) return undefined;
+  return { region: m[1]!, account: m[2]!, type: m[3]!, path: m[4]!.split('/') };
+}
+
+/**
+ * The key tags are kept under: the resource part of the ARN
+ * (`cluster/lab`, `service/lab/web`, `task/lab/<id>`, `task-definition/web:3`,
+ * `container-instance/lab/<id>`), so a changed region or account keeps them.
+ */
+export const tagKeys = {
+  cluster: (cluster: string) => `cluster/${cluster}`,
+  service: (cluster: string, name: string) => `service/${cluster}/${name}`,
+  task: (cluster: string, id: string) => `task/${cluster}/${id}`,
+  taskDefinition: (family: string, revision: number) => `task-definition/${family}:${revision}`,
+  containerInstance: (cluster: string, id: string) => `container-instance/${cluster}/${id}`,
 };
 
 /** The last path segment of an ARN, or the string itself when it is a bare id or name. */

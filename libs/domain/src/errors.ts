@@ -24,7 +24,25 @@ function renderValue(v: unknown): string {
 /** Kinds map onto gRPC status codes (and later ECS exception names) at the edge. */
 export type ErrorKind = 'invalid' | 'not-found' | 'conflict' | 'unavailable' | 'unauthenticated' | 'denied';
 
+/**
+ * What exactly was wrong, when a way in needs more than the kind (the ECS
+ * endpoint answers ClusterNotFoundException, ServiceNotActiveException, ...).
+ */
+export type ErrorCode =
+  | 'cluster-not-found'
+  | 'service-not-found'
+  | 'service-not-active'
+  | 'task-definition-not-found'
+  | 'task-not-found'
+  | 'node-not-found'
+  | 'resource-not-found'
+  | 'cluster-contains-services'
+  | 'cluster-contains-tasks'
+  | 'cluster-contains-nodes';
+
 export class BerthError extends Error {
+  code?: ErrorCode;
+
   constructor(
     readonly kind: ErrorKind,
     message: string,
@@ -32,6 +50,12 @@ export class BerthError extends Error {
   ) {
     super(message);
     this.name = 'BerthError';
+  }
+
+  /** The same error with a code: `throw notFound(...).as('cluster-not-found')`. */
+  as(code: ErrorCode): this {
+    this.code = code;
+    return this;
   }
 }
 

@@ -190,7 +190,7 @@ export interface TaskDefinitionSpec {
 export interface TaskDefinition extends TaskDefinitionSpec {
   taskDefinitionArn: string;
   revision: number;
-  status: 'ACTIVE' | 'INACTIVE';
+  status: 'ACTIVE' | 'INACTIVE' | 'DELETE_IN_PROGRESS';
   registeredAt?: string;
 }
 

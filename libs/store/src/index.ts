@@ -14,3 +14,4 @@ export * from './services.js';
 export * from './secrets.js';
 export * from './join.js';
 export * from './api-tokens.js';
+export * from './tags.js';

@@ -60,7 +60,8 @@ export interface NodeRecord {
 export interface TaskDefinitionRecord {
   family: string;
   revision: number;
-  status: 'ACTIVE' | 'INACTIVE';
+  /** DELETE_IN_PROGRESS: deleted (ECS DeleteTaskDefinitions), kept while tasks refer to it. */
+  status: 'ACTIVE' | 'INACTIVE' | 'DELETE_IN_PROGRESS';
   spec: TaskDefinitionSpec;
   registeredAt: Date;
   deregisteredAt: Date | null;

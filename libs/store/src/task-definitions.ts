@@ -50,6 +50,8 @@ export interface TaskDefinitionFilter {
   status: string;
   after?: [string, number];
   limit: number;
+  /** ECS's sort: by family, then revision; DESC walks backwards (default ASC). */
+  sort?: 'ASC' | 'DESC';
 }
 
 export async function listTaskDefinitions(q: Queryable, f: TaskDefinitionFilter): Promise<TaskDefinitionRecord[]> {
@@ -59,10 +61,37 @@ export async function listTaskDefinitions(q: Queryable, f: TaskDefinitionFilter)
     WHERE true
       ${f.status !== 'ALL' ? q`AND status = ${f.status}` : q``}
       ${prefix ? q`AND family LIKE ${prefix}` : q``}
-      ${f.after ? q`AND (family, revision) > (${f.after[0]}, ${f.after[1]})` : q``}
-    ORDER BY family, revision
+      ${f.after ? (f.sort === 'DESC' ? q`AND (family, revision) < (${f.after[0]}, ${f.after[1]})` : q`AND (family, revision) > (${f.after[0]}, ${f.after[1]})`) : q``}
+    ${f.sort === 'DESC' ? q`ORDER BY family DESC, revision DESC` : q`ORDER BY family, revision`}
     LIMIT ${f.limit}`;
   return rows.map(toTaskDefinition);
+}
+
+/**
+ * ListTaskDefinitionFamilies: families with a revision in the status (ACTIVE:
+ * at least one ACTIVE revision; INACTIVE: none ACTIVE; ALL: any), by name.
+ */
+export async function listTaskDefinitionFamilies(q: Queryable, f: { familyPrefix?: string; status: string; after?: string; limit: number }): Promise<string[]> {
+  const prefix = f.familyPrefix ? f.familyPrefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%' : undefined;
+  const rows = await q`
+    SELECT family FROM task_definitions
+    WHERE status <> 'DELETE_IN_PROGRESS'
+      ${prefix ? q`AND family LIKE ${prefix}` : q``}
+      ${f.after !== undefined ? q`AND family > ${f.after}` : q``}
+    GROUP BY family
+    ${f.status === 'ACTIVE' ? q`HAVING bool_or(status = 'ACTIVE')` : f.status === 'INACTIVE' ? q`HAVING NOT bool_or(status = 'ACTIVE')` : q``}
+    ORDER BY family
+    LIMIT ${f.limit}`;
+  return rows.map((r) => r.family as string);
+}
+
+/** DeleteTaskDefinitions: an INACTIVE revision becomes DELETE_IN_PROGRESS (kept while tasks refer to it, as ECS). Undefined: no such revision. */
+export async function markTaskDefinitionDeleted(q: Queryable, family: string, revision: number): Promise<TaskDefinitionRecord | undefined> {
+  const [r] = await q`
+    UPDATE task_definitions SET status = CASE WHEN status = 'INACTIVE' THEN 'DELETE_IN_PROGRESS' ELSE status END
+    WHERE family = ${family} AND revision = ${revision}
+    RETURNING *`;
+  return r ? toTaskDefinition(r) : undefined;
 }
 
 export async function deregisterTaskDefinition(q: Queryable, family: string, revision: number): Promise<TaskDefinitionRecord | undefined> {

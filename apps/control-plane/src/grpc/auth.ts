@@ -49,6 +49,16 @@ export const OPERATION_ROLE: Record<string, ApiRole> = {
   DeleteAttributes: 'operator',
   PutSecret: 'operator',
   DeleteSecret: 'operator',
+  // ECS endpoint operations without a gRPC twin.
+  StartTask: 'operator',
+  DeleteTaskDefinitions: 'operator',
+  TagResource: 'operator',
+  UntagResource: 'operator',
+  ListTagsForResource: 'viewer',
+  ListAttributes: 'viewer',
+  ListTaskDefinitionFamilies: 'viewer',
+  ListServiceDeployments: 'viewer',
+  DescribeServiceDeployments: 'viewer',
 };
 
 export function roleAllowsOperation(role: ApiRole, operation: string): boolean {
@@ -57,10 +67,10 @@ export function roleAllowsOperation(role: ApiRole, operation: string): boolean {
 
 
 /** Operations on resources that belong to no cluster, which a cluster-scoped token may still use (task definitions are account-wide in ECS). */
-const UNSCOPED_ALLOWED = new Set(['RegisterTaskDefinition', 'DescribeTaskDefinition', 'ListTaskDefinitions', 'DeregisterTaskDefinition', 'ListClusters']);
+export const UNSCOPED_ALLOWED = new Set(['RegisterTaskDefinition', 'DescribeTaskDefinition', 'ListTaskDefinitions', 'DeregisterTaskDefinition', 'ListClusters', 'DeleteTaskDefinitions', 'ListTaskDefinitionFamilies']);
 
 /** The clusters a request acts on ('' is the default cluster), or undefined when it names none (secrets, roles, tokens). */
-function requestClusters(request: unknown): string[] | undefined {
+export function requestClusters(request: unknown): string[] | undefined {
   const r = request as { cluster?: unknown; clusters?: unknown } | null;
   if (!r || typeof r !== 'object') return undefined;
   if (typeof r.cluster === 'string') return [r.cluster];
@@ -108,7 +118,7 @@ export class Authenticator {
     if (!header) return fail('an API token is needed: berth login --token TOKEN (the first admin token was printed when the control plane first started), or --token / BERTH_TOKEN');
     if (!m) return fail('the API token is malformed (berth_<id>_<secret>)');
     const record = await getApiToken(this.ctx.db.sql, m[1]!);
-    if (!record || !timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(sha256(m[2]!), 'hex'))) return fail('the API token is unknown or revoked');
+    if (!record || record.kind !== 'token' || !timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(sha256(m[2]!), 'hex'))) return fail('the API token is unknown or revoked');
     if (record.expiresAt && record.expiresAt <= this.ctx.clock.now()) return fail(`the API token ${record.id} expired at ${record.expiresAt.toISOString()}`);
     // Token bucket per token.
     const u = this.usage.get(record.id) ?? { tokens: TOKEN_RATE_PER_S, at: now };

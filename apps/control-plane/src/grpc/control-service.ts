@@ -178,7 +178,7 @@ export function controlService(
 
     createApiToken: unary('CreateApiToken', async (req) => {
       const r = await createApiTokenOp(ctx, req);
-      return { token: r.token, info: apiTokenView(r.record) };
+      return { token: r.token, info: apiTokenView(r.record), accessKeyId: r.accessKeyId ?? '', secretAccessKey: r.secretAccessKey ?? '' };
     }),
     listApiTokens: unary('ListApiTokens', async () => ({ tokens: (await listApiTokensOp(ctx)).map(apiTokenView) })),
     deleteApiToken: unary('DeleteApiToken', async (req) => {
@@ -303,7 +303,7 @@ function joinTokenView(t: JoinTokenRecord) {
 }
 
 function apiTokenView(t: ApiTokenRecord) {
-  return { id: t.id, name: t.name, role: t.role, cluster: t.cluster, createdAt: t.createdAt, expiresAt: t.expiresAt ?? undefined, lastUsedAt: t.lastUsedAt ?? undefined };
+  return { id: t.id, kind: t.kind, name: t.name, role: t.role, cluster: t.cluster, createdAt: t.createdAt, expiresAt: t.expiresAt ?? undefined, lastUsedAt: t.lastUsedAt ?? undefined };
 }
 
 /**

@@ -1,6 +1,7 @@
-import { CLUSTER_NAME_PATTERN, conflict, invalid, notFound, validationFailed, type FieldError } from '@berth/domain';
+import { CLUSTER_NAME_PATTERN, conflict, invalid, notFound, tagKeys, validationFailed, type FieldError } from '@berth/domain';
 import { appendEvents, clusterCounts, createCluster, getCluster, listClusters, setClusterStatus, updateClusterSettings, type ClusterCounts, type ClusterRecord, type ClusterSettings } from '@berth/store';
 import type { AppContext } from './context.js';
+import { checkTags, keepTags } from './tags.js';
 
 export interface ClusterView extends ClusterRecord {
   counts: ClusterCounts;
@@ -24,7 +25,7 @@ async function loadClusterView(ctx: AppContext, name: string): Promise<ClusterVi
 export async function requireCluster(ctx: AppContext, ref: string | undefined): Promise<string> {
   const name = clusterName(ref);
   const c = await getCluster(ctx.db.sql, name);
-  if (!c || c.status !== 'ACTIVE') throw notFound(`cluster ${name} not found`);
+  if (!c || c.status !== 'ACTIVE') throw notFound(`cluster ${name} not found`).as('cluster-not-found');
   return name;
 }
 
@@ -60,13 +61,17 @@ export function parseClusterSettings(ctx: AppContext, input: ClusterSettingInput
   return out;
 }
 
-export async function createClusterOp(ctx: AppContext, name: string, settings?: ClusterSettingInput[]): Promise<ClusterView> {
+export async function createClusterOp(ctx: AppContext, name: string, settings?: ClusterSettingInput[], tagsInput?: unknown): Promise<ClusterView> {
   if (!CLUSTER_NAME_PATTERN.test(name)) {
     throw invalid(`clusterName: must be 1-255 letters, digits, hyphens or underscores, got ${JSON.stringify(name)}`);
   }
   const parsed = parseClusterSettings(ctx, settings);
-  await createCluster(ctx.db.sql, name);
-  await updateClusterSettings(ctx.db.sql, name, parsed);
+  const tags = checkTags(tagsInput);
+  await ctx.db.sql.begin(async (tx) => {
+    await createCluster(tx, name);
+    await updateClusterSettings(tx, name, parsed);
+    await keepTags(tx, tagKeys.cluster(name), tags);
+  });
   return (await loadClusterView(ctx, name))!;
 }
 
@@ -94,11 +99,11 @@ export async function deleteClusterOp(ctx: AppContext, ref: string): Promise<Clu
   const name = await requireCluster(ctx, ref);
   if (name === DEFAULT_CLUSTER) throw invalid('cluster: the default cluster cannot be deleted');
   const counts = await clusterCounts(ctx.db.sql, name);
-  if (counts.activeServices > 0) throw conflict(`cluster ${name} has ${counts.activeServices} service(s): delete them first (berth service rm)`);
+  if (counts.activeServices > 0) throw conflict(`cluster ${name} has ${counts.activeServices} service(s): delete them first (berth service rm)`).as('cluster-contains-services');
   if (counts.runningTasks + counts.pendingTasks > 0) {
-    throw conflict(`cluster ${name} has ${counts.runningTasks + counts.pendingTasks} task(s) that are not STOPPED: stop them first`);
+    throw conflict(`cluster ${name} has ${counts.runningTasks + counts.pendingTasks} task(s) that are not STOPPED: stop them first`).as('cluster-contains-tasks');
   }
-  if (counts.nodes > 0) throw conflict(`cluster ${name} has ${counts.nodes} registered node(s): deregister them first (berth node deregister)`);
+  if (counts.nodes > 0) throw conflict(`cluster ${name} has ${counts.nodes} registered node(s): deregister them first (berth node deregister)`).as('cluster-contains-nodes');
   await setClusterStatus(ctx.db.sql, name, 'INACTIVE');
   await appendEvents(ctx.db.sql, [{ cluster: name, kind: 'cluster.deleted', subject: name, message: `cluster ${name} deleted` }]);
   const c = (await getCluster(ctx.db.sql, name))!;

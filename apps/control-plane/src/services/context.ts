@@ -5,8 +5,8 @@ import type { Keyring } from '../secrets/keyring.js';
 import type { ClusterPki } from '../pki/cluster-pki.js';
 
 /**
- * What every application service needs. The ways in (gRPC API, later the ECS
- * endpoint and the console) are thin adapters over these services.
+ * What every application service needs. The ways in (gRPC API, the ECS endpoint,
+ * later the console) are thin adapters over these services.
  */
 export interface AppContext {
   db: Database;
@@ -26,4 +26,6 @@ export interface AppContext {
   endSession?(nodeId: string, reason: string): void;
   /** Asks the service controller to look at these services of a cluster again (all of the cluster's when no names). */
   servicesChanged?(cluster: string, names?: string[]): void;
+  /** An API credential was deleted: caches of it are dropped (the ECS endpoint's access keys). */
+  credentialsChanged?(id: string): void;
 }

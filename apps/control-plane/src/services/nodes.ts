@@ -8,6 +8,7 @@ import {
   getNode,
   listNodes,
   nodeAllocations,
+  nodeTaskGroups,
   pageSize,
   setNodeDisconnected,
   setNodeStatus,
@@ -18,6 +19,7 @@ import {
   type NodeRecord,
   type Page,
 } from '@berth/store';
+import { evaluateClusterQuery, parseClusterQuery, QueryParseError, type QueryExpr } from '@berth/scheduler';
 import { clusterName, requireCluster } from './clusters.js';
 import type { AppContext } from './context.js';
 
@@ -72,16 +74,49 @@ export interface ContainerInstanceView {
 
 const EMPTY: NodeAllocation = { cpu: 0, memory: 0, ports: [], running: 0, pending: 0 };
 
+/**
+ * ListContainerInstances. `filter` is ECS's cluster query language (as in
+ * memberOf constraints): `attribute:ecs.cpu-architecture == arm64`,
+ * `runningTasksCount == 0`, `task:group == service:web`, ...
+ */
 export async function listContainerInstancesOp(
   ctx: AppContext,
-  input: { cluster?: string; status?: string; nextToken?: string; maxResults?: number },
+  input: { cluster?: string; status?: string; filter?: string; nextToken?: string; maxResults?: number },
 ): Promise<Page<NodeRecord>> {
   const cluster = await requireCluster(ctx, input.cluster);
-  if (input.status && !['ACTIVE', 'DRAINING', 'INACTIVE'].includes(input.status)) {
+  if (input.status && !['ACTIVE', 'DRAINING', 'INACTIVE', 'REGISTERING', 'DEREGISTERING', 'REGISTRATION_FAILED'].includes(input.status)) {
     throw invalid(`status: must be ACTIVE, DRAINING or INACTIVE, got ${JSON.stringify(input.status)}`);
+  }
+  let query: QueryExpr | undefined;
+  if (input.filter) {
+    try {
+      query = parseClusterQuery(input.filter);
+    } catch (err) {
+      if (err instanceof QueryParseError) throw invalid(`filter: ${err.message}`);
+      throw err;
+    }
   }
   const limit = pageSize(input.maxResults);
   const after = decodeToken(input.nextToken) as [string] | undefined;
+  if (after && !(after.length === 1 && typeof after[0] === 'string')) throw invalid('nextToken: not a token this list returned');
+  if (query) {
+    const nodes = await listNodes(ctx.db.sql, { cluster, status: input.status || undefined, afterId: after?.[0] });
+    const [alloc, groups] = await Promise.all([nodeAllocations(ctx.db.sql, nodes.map((n) => n.id)), nodeTaskGroups(ctx.db.sql, cluster)]);
+    const q = query;
+    const matching = nodes.filter((n) =>
+      evaluateClusterQuery(q, {
+        instanceId: n.id,
+        attributes: new Map(nodeAttributes(n).map((a) => [a.name, a.value])),
+        taskGroups: new Set(groups.get(n.id)?.keys() ?? []),
+        agentConnected: n.agentConnected,
+        agentVersion: n.agentVersion,
+        runningTasksCount: alloc.get(n.id)?.running ?? 0,
+      }),
+    );
+    const items = matching.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items, nextToken: matching.length > limit && last ? encodeToken([last.id]) : undefined };
+  }
   const items = await listNodes(ctx.db.sql, { cluster, status: input.status || undefined, afterId: after?.[0], limit });
   const last = items[items.length - 1];
   return { items, nextToken: items.length === limit && last ? encodeToken([last.id]) : undefined };
@@ -111,7 +146,7 @@ export async function describeContainerInstancesOp(
 
 async function nodeInCluster(ctx: AppContext, cluster: string, ref: string): Promise<NodeRecord> {
   const n = await getNode(ctx.db.sql, resourceId(ref));
-  if (!n || n.cluster !== cluster) throw notFound(`node ${resourceId(ref)} not found in cluster ${cluster}`);
+  if (!n || n.cluster !== cluster) throw notFound(`node ${resourceId(ref)} not found in cluster ${cluster}`).as('node-not-found');
   return n;
 }
 

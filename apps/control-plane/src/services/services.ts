@@ -8,6 +8,7 @@ import {
   parseCreateService,
   parseUpdateService,
   resourceId,
+  tagKeys,
   type ServiceSpec,
 } from '@berth/domain';
 import { rollingDeadlock } from '@berth/scheduler';
@@ -37,6 +38,7 @@ import type { AppContext } from './context.js';
 import { checkPlacement } from './placement.js';
 import { checkTaskSecrets } from './secrets.js';
 import { resolveTaskDefinition } from './task-definitions.js';
+import { keepTags } from './tags.js';
 
 /**
  * Services in ECS's shapes: CreateService, UpdateService, DeleteService,
@@ -104,6 +106,7 @@ export async function createServiceOp(ctx: AppContext, json: string): Promise<{ 
       await deleteDeployments(tx, cluster, name);
       const id = newDeploymentId(ctx.random);
       await insertDeployment(tx, { id, cluster, service: name, status: 'PRIMARY', taskDefinition: spec.taskDefinition, desiredCount: spec.desiredCount });
+      await keepTags(tx, tagKeys.service(cluster, name), spec.tags.map((t) => ({ key: t.key, value: t.value ?? '' })));
     }
     return describeIn(ctx, tx, cluster, name);
   });
@@ -119,8 +122,8 @@ export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ 
   const newTaskDefinition = update.taskDefinition ? await activeTaskDefinition(ctx, update.taskDefinition) : undefined;
   const service = await ctx.db.sql.begin(async (tx) => {
     const svc = await getServiceForUpdate(tx, cluster, name);
-    if (!svc) throw notFound(`service ${name} not found in cluster ${cluster}`);
-    if (svc.status !== 'ACTIVE') throw invalid(`service: ${name} is ${svc.status} (being deleted); it cannot be updated`);
+    if (!svc) throw notFound(`service ${name} not found in cluster ${cluster}`).as('service-not-found');
+    if (svc.status !== 'ACTIVE') throw invalid(`service: ${name} is ${svc.status} (being deleted); it cannot be updated`).as('service-not-active');
     const cur = svc.spec;
     if (update.desiredCount !== undefined && cur.schedulingStrategy === 'DAEMON') {
       throw invalid('desiredCount: a DAEMON service runs one task on every matching node; its count cannot be set');
@@ -183,7 +186,7 @@ export async function deleteServiceOp(ctx: AppContext, input: { cluster?: string
   const name = serviceName(input.service);
   const service = await ctx.db.sql.begin(async (tx) => {
     const svc = await getServiceForUpdate(tx, cluster, name);
-    if (!svc || svc.status === 'INACTIVE') throw notFound(`service ${name} not found in cluster ${cluster}`);
+    if (!svc || svc.status === 'INACTIVE') throw notFound(`service ${name} not found in cluster ${cluster}`).as('service-not-found');
     if (svc.status !== 'DRAINING') {
       if (svc.spec.schedulingStrategy === 'REPLICA' && svc.desiredCount > 0 && !input.force) {
         throw invalid(`service: ${name} has desiredCount ${svc.desiredCount}; scale it to 0 first (berth service scale ${name} 0) or force the delete (--force)`);
@@ -292,4 +295,17 @@ export function toServiceView(
     createdAt: iso(r.createdAt),
     deploymentController: { type: 'ECS' },
   };
+}
+
+/**
+ * A service's deployments, newest first, including finished ones (ECS
+ * ListServiceDeployments / DescribeServiceDeployments). INACTIVE services too,
+ * while they are kept.
+ */
+export async function serviceDeploymentHistoryOp(ctx: AppContext, input: { cluster?: string; service: string }): Promise<{ service: ServiceRecord; deployments: DeploymentRecord[] }> {
+  const cluster = await requireCluster(ctx, input.cluster);
+  const name = serviceName(input.service);
+  const service = await getService(ctx.db.sql, cluster, name);
+  if (!service) throw notFound(`service ${name} not found in cluster ${cluster}`).as('service-not-found');
+  return { service, deployments: await serviceDeployments(ctx.db.sql, cluster, [name], true) };
 }

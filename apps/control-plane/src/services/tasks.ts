@@ -7,6 +7,7 @@ import {
   notFound,
   resourceId,
   staticHostPorts,
+  tagKeys,
   taskResources,
   type TaskDefinitionSpec,
   type TaskOverride,
@@ -16,11 +17,13 @@ import {
   bumpGenerations,
   decodeToken,
   encodeToken,
+  getNode,
   getTaskForUpdate,
   getTasks,
   insertTasks,
   listTasks,
   readTasksForStatus,
+  resourceTags,
   pageSize,
   updateTask,
   updateTasks,
@@ -37,9 +40,10 @@ import {
 } from '@berth/store';
 import { requireCluster } from './clusters.js';
 import type { AppContext } from './context.js';
-import { checkPlacement, placeTasks } from './placement.js';
+import { checkPlacement, placeTasks, placeTasksOn } from './placement.js';
 import { checkTaskSecrets } from './secrets.js';
 import { resolveTaskDefinition } from './task-definitions.js';
+import { checkTags, keepTags } from './tags.js';
 
 /** ECS limits RunTask to 10 tasks per call. */
 export const MAX_RUN_COUNT = 10;
@@ -53,6 +57,9 @@ export interface RunTaskInput {
   overrides?: TaskOverride;
   placementConstraints?: { type: string; expression?: string }[];
   placementStrategy?: { type: string; field?: string }[];
+  /** ECS tags for the tasks, and whether the task definition's are copied to them (TASK_DEFINITION). */
+  tags?: unknown;
+  propagateTags?: string;
 }
 
 export interface FailureView {
@@ -76,6 +83,7 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
   }
   const placement = checkPlacement({ constraints: input.placementConstraints ?? [], strategy: input.placementStrategy ?? [] });
   await checkTaskSecrets(ctx, def.spec, { mustExist: true });
+  const tags = await taskTags(ctx, def, input);
   const tpl = taskTemplate(cluster, def, {
     overrides: input.overrides,
     startedBy: input.startedBy ?? '',
@@ -86,6 +94,7 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
   const row = (nodeId: string | null, placementReason = '') => newTaskRow(ctx, tpl, nodeId, placementReason);
   const placed = await placeTasks(ctx, cluster, { count, demand, group, ...placement }, async (tx, nodeIds) => {
     const tasks = await insertTasks(tx, nodeIds.map((n) => row(n)));
+    for (const t of tasks) await keepTags(tx, tagKeys.task(cluster, t.id), tags);
     await bumpGenerations(tx, [...new Set(nodeIds)]);
     await appendEvents(tx, tasks.map((t) => placedEvent(t)));
     return tasks;
@@ -96,6 +105,7 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
     const reason = placed.unplacedReason!;
     const waiting = await ctx.db.sql.begin(async (tx) => {
       const rows = await insertTasks(tx, Array.from({ length: count - placed.placed }, () => row(null, reason)));
+      for (const t of rows) await keepTags(tx, tagKeys.task(cluster, t.id), tags);
       await appendEvents(tx, rows.map((t) => ({ cluster, kind: 'task.provisioning', subject: t.id, message: `task ${t.id} (${def.family}:${def.revision}) waits for a node: ${reason}`, data: { reason: placed.unplacedFailureReason } })));
       return rows;
     });
@@ -104,6 +114,70 @@ export async function runTaskOp(ctx: AppContext, input: RunTaskInput): Promise<{
   ctx.nodesChanged([...new Set(placed.committed.map((t) => t.nodeId!))]);
   ctx.log.info({ cluster, taskDefinition: `${def.family}:${def.revision}`, placed: placed.placed, provisioning: count - placed.placed }, 'run task');
   return { tasks, failures: [] };
+}
+
+export interface StartTaskInput extends Omit<RunTaskInput, 'count' | 'placementConstraints' | 'placementStrategy'> {
+  /** Node ids or container-instance ARNs: one task on each (ECS: 1-10). */
+  containerInstances: string[];
+}
+
+/**
+ * StartTask: one task on each named node, placed there or not at all (no
+ * PROVISIONING wait): a node that cannot take it is a failure naming why
+ * (MISSING, INACTIVE, or the scheduler's RESOURCE:... reason).
+ */
+export async function startTaskOp(ctx: AppContext, input: StartTaskInput): Promise<{ tasks: TaskRecord[]; failures: FailureView[] }> {
+  const refs = input.containerInstances ?? [];
+  if (refs.length < 1 || refs.length > MAX_RUN_COUNT) throw invalid(`containerInstances: must name 1-${MAX_RUN_COUNT} nodes, got ${refs.length}`);
+  if ((input.startedBy ?? '').length > 128) throw invalid('startedBy: must be at most 128 characters');
+  if ((input.group ?? '').startsWith('service:')) throw invalid('group: "service:" groups belong to services; create a service instead (berth service create)');
+  const cluster = await requireCluster(ctx, input.cluster);
+  const def = await resolveTaskDefinition(ctx, input.taskDefinition);
+  if (def.status !== 'ACTIVE') throw invalid(`taskDefinition: ${def.family}:${def.revision} is ${def.status}; new tasks need an ACTIVE revision`);
+  await checkTaskSecrets(ctx, def.spec, { mustExist: true });
+  const tags = await taskTags(ctx, def, input);
+  const tpl = taskTemplate(cluster, def, { overrides: input.overrides, startedBy: input.startedBy ?? '', group: input.group || `family:${def.family}`, placement: {} });
+  const failures: FailureView[] = [];
+  const nodeIds: string[] = [];
+  const refOf = new Map<string, string>();
+  for (const ref of refs) {
+    const id = resourceId(ref);
+    const n = await getNode(ctx.db.sql, id);
+    if (!n || n.cluster !== cluster) failures.push({ arn: ref, reason: 'MISSING', detail: `node ${id} is not in cluster ${cluster}` });
+    else if (n.status === 'INACTIVE') failures.push({ arn: ref, reason: 'INACTIVE', detail: `node ${id} is deregistered` });
+    else if (!nodeIds.includes(id)) {
+      nodeIds.push(id);
+      refOf.set(id, ref);
+    }
+  }
+  const r = await placeTasksOn(ctx, cluster, { demand: tpl.demand, group: tpl.group, constraints: [] }, nodeIds, async (tx, ids) => {
+    const tasks = await insertTasks(tx, ids.map((n) => newTaskRow(ctx, tpl, n)));
+    for (const t of tasks) await keepTags(tx, tagKeys.task(cluster, t.id), tags);
+    await bumpGenerations(tx, [...new Set(ids)]);
+    await appendEvents(tx, tasks.map((t) => placedEvent(t)));
+    return tasks;
+  });
+  const placedOn = new Set(r.committed.map((t) => t.nodeId!));
+  const left = nodeIds.filter((id) => !placedOn.has(id));
+  left.forEach((id, i) => {
+    const why = r.failures[i] ?? r.failures[0];
+    failures.push({ arn: refOf.get(id)!, reason: why?.reason ?? 'RESOURCE', detail: why?.detail ?? `node ${id} cannot take the task now` });
+  });
+  ctx.nodesChanged([...placedOn]);
+  ctx.log.info({ cluster, taskDefinition: `${def.family}:${def.revision}`, started: r.committed.length, failed: failures.length }, 'start task');
+  return { tasks: r.committed, failures };
+}
+
+/** A new task's tags: its own, and its task definition's with propagateTags TASK_DEFINITION (its own win). */
+async function taskTags(ctx: AppContext, def: TaskDefinitionRecord, input: { tags?: unknown; propagateTags?: string }): Promise<{ key: string; value: string }[]> {
+  const own = checkTags(input.tags);
+  const propagate = input.propagateTags || 'NONE';
+  if (!['NONE', 'TASK_DEFINITION', 'SERVICE'].includes(propagate)) throw invalid(`propagateTags: must be TASK_DEFINITION, SERVICE or NONE, got ${JSON.stringify(propagate)}`);
+  if (propagate === 'SERVICE') throw invalid('propagateTags: SERVICE is for tasks a service starts; RunTask takes TASK_DEFINITION or NONE');
+  if (propagate !== 'TASK_DEFINITION') return own;
+  const merged = new Map((await resourceTags(ctx.db.sql, tagKeys.taskDefinition(def.family, def.revision))).map((t) => [t.key, t.value]));
+  for (const t of own) merged.set(t.key, t.value);
+  return [...merged].map(([key, value]) => ({ key, value }));
 }
 
 /** What every task made from one definition, overrides and placement has in common. */
@@ -187,7 +261,7 @@ export async function stopTaskOp(ctx: AppContext, input: { cluster?: string; tas
   const now = ctx.clock.now();
   const task = await ctx.db.sql.begin(async (tx) => {
     const t = await getTaskForUpdate(tx, id);
-    if (!t || t.cluster !== cluster) throw notFound(`task ${id} not found in cluster ${cluster}`);
+    if (!t || t.cluster !== cluster) throw notFound(`task ${id} not found in cluster ${cluster}`).as('task-not-found');
     if (t.desiredStatus === 'STOPPED' || t.lastStatus === 'STOPPED') return t;
     // A task without a node (PROVISIONING) has no agent to stop it: it is STOPPED at once.
     const unplaced = !t.nodeId;

@@ -9,6 +9,7 @@ import { join } from './008-join.js';
 import { apiTokens } from './009-api-tokens.js';
 import { apiTokenScope } from './010-api-token-scope.js';
 import { nodeLostGraceDefault } from './011-node-lost-grace-default.js';
+import { ecsApi } from './012-ecs-api.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'api-tokens', sql: apiTokens },
   { version: 10, name: 'api-token-scope', sql: apiTokenScope },
   { version: 11, name: 'node-lost-grace-default', sql: nodeLostGraceDefault },
+  { version: 12, name: 'ecs-api', sql: ecsApi },
 ];

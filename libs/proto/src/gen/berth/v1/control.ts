@@ -506,6 +506,8 @@ export interface ApiTokenInfo {
     | undefined;
   /** The cluster it may act on; "*" for every cluster. */
   cluster: string;
+  /** "token" (a bearer token for this API) or "aws" (an access key for the ECS endpoint, SigV4). */
+  kind: string;
 }
 
 export interface CreateApiTokenRequest {
@@ -515,12 +517,19 @@ export interface CreateApiTokenRequest {
   ttlSeconds: number;
   /** Limit the token to one cluster (empty: every cluster). */
   cluster: string;
+  /** An AWS access key pair for the ECS endpoint (SigV4) instead of a bearer token. */
+  aws: boolean;
 }
 
 export interface CreateApiTokenResponse {
   /** Shown once: only a hash of its secret is kept. */
   token: string;
-  info: ApiTokenInfo | undefined;
+  info:
+    | ApiTokenInfo
+    | undefined;
+  /** With aws: the access key id (also info.id) and the secret access key, shown once. */
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
 export interface ListApiTokensRequest {
@@ -8108,7 +8117,16 @@ export const RevokeNodeResponse: MessageFns<RevokeNodeResponse> = {
 };
 
 function createBaseApiTokenInfo(): ApiTokenInfo {
-  return { id: "", name: "", role: "", createdAt: undefined, expiresAt: undefined, lastUsedAt: undefined, cluster: "" };
+  return {
+    id: "",
+    name: "",
+    role: "",
+    createdAt: undefined,
+    expiresAt: undefined,
+    lastUsedAt: undefined,
+    cluster: "",
+    kind: "",
+  };
 }
 
 export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
@@ -8133,6 +8151,9 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
     }
     if (message.cluster !== "") {
       writer.uint32(58).string(message.cluster);
+    }
+    if (message.kind !== "") {
+      writer.uint32(66).string(message.kind);
     }
     return writer;
   },
@@ -8206,6 +8227,14 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
             message.cluster = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8239,6 +8268,7 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
         ? fromJsonTimestamp(object.last_used_at)
         : undefined,
       cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
     };
   },
 
@@ -8265,6 +8295,9 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
     if (message.cluster !== "") {
       obj.cluster = message.cluster;
     }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
     return obj;
   },
 
@@ -8280,12 +8313,13 @@ export const ApiTokenInfo: MessageFns<ApiTokenInfo> = {
     message.expiresAt = object.expiresAt ?? undefined;
     message.lastUsedAt = object.lastUsedAt ?? undefined;
     message.cluster = object.cluster ?? "";
+    message.kind = object.kind ?? "";
     return message;
   },
 };
 
 function createBaseCreateApiTokenRequest(): CreateApiTokenRequest {
-  return { name: "", role: "", ttlSeconds: 0, cluster: "" };
+  return { name: "", role: "", ttlSeconds: 0, cluster: "", aws: false };
 }
 
 export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
@@ -8301,6 +8335,9 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
     }
     if (message.cluster !== "") {
       writer.uint32(34).string(message.cluster);
+    }
+    if (message.aws !== false) {
+      writer.uint32(40).bool(message.aws);
     }
     return writer;
   },
@@ -8350,6 +8387,14 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
             message.cluster = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.aws = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8372,6 +8417,7 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
         ? globalThis.Number(object.ttl_seconds)
         : 0,
       cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      aws: isSet(object.aws) ? globalThis.Boolean(object.aws) : false,
     };
   },
 
@@ -8389,6 +8435,9 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
     if (message.cluster !== "") {
       obj.cluster = message.cluster;
     }
+    if (message.aws !== false) {
+      obj.aws = message.aws;
+    }
     return obj;
   },
 
@@ -8401,12 +8450,13 @@ export const CreateApiTokenRequest: MessageFns<CreateApiTokenRequest> = {
     message.role = object.role ?? "";
     message.ttlSeconds = object.ttlSeconds ?? 0;
     message.cluster = object.cluster ?? "";
+    message.aws = object.aws ?? false;
     return message;
   },
 };
 
 function createBaseCreateApiTokenResponse(): CreateApiTokenResponse {
-  return { token: "", info: undefined };
+  return { token: "", info: undefined, accessKeyId: "", secretAccessKey: "" };
 }
 
 export const CreateApiTokenResponse: MessageFns<CreateApiTokenResponse> = {
@@ -8416,6 +8466,12 @@ export const CreateApiTokenResponse: MessageFns<CreateApiTokenResponse> = {
     }
     if (message.info !== undefined) {
       ApiTokenInfo.encode(message.info, writer.uint32(18).fork()).join();
+    }
+    if (message.accessKeyId !== "") {
+      writer.uint32(26).string(message.accessKeyId);
+    }
+    if (message.secretAccessKey !== "") {
+      writer.uint32(34).string(message.secretAccessKey);
     }
     return writer;
   },
@@ -8449,6 +8505,22 @@ export const CreateApiTokenResponse: MessageFns<CreateApiTokenResponse> = {
             message.info = ApiTokenInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accessKeyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.secretAccessKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8465,6 +8537,16 @@ export const CreateApiTokenResponse: MessageFns<CreateApiTokenResponse> = {
     return {
       token: isSet(object.token) ? globalThis.String(object.token) : "",
       info: isSet(object.info) ? ApiTokenInfo.fromJSON(object.info) : undefined,
+      accessKeyId: isSet(object.accessKeyId)
+        ? globalThis.String(object.accessKeyId)
+        : isSet(object.access_key_id)
+        ? globalThis.String(object.access_key_id)
+        : "",
+      secretAccessKey: isSet(object.secretAccessKey)
+        ? globalThis.String(object.secretAccessKey)
+        : isSet(object.secret_access_key)
+        ? globalThis.String(object.secret_access_key)
+        : "",
     };
   },
 
@@ -8475,6 +8557,12 @@ export const CreateApiTokenResponse: MessageFns<CreateApiTokenResponse> = {
     }
     if (message.info !== undefined) {
       obj.info = ApiTokenInfo.toJSON(message.info);
+    }
+    if (message.accessKeyId !== "") {
+      obj.accessKeyId = message.accessKeyId;
+    }
+    if (message.secretAccessKey !== "") {
+      obj.secretAccessKey = message.secretAccessKey;
     }
     return obj;
   },
@@ -8488,6 +8576,8 @@ export const CreateApiTokenResponse: MessageFns<CreateApiTokenResponse> = {
     message.info = (object.info !== undefined && object.info !== null)
       ? ApiTokenInfo.fromPartial(object.info)
       : undefined;
+    message.accessKeyId = object.accessKeyId ?? "";
+    message.secretAccessKey = object.secretAccessKey ?? "";
     return message;
   },
 };
