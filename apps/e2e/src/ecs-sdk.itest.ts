@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   AccessDeniedException,
   ClusterNotFoundException,
@@ -213,6 +216,24 @@ describe.runIf(run)('the ECS API with @aws-sdk/client-ecs', () => {
     const c = await ecs.describeClusters({ clusters: ['default', 'nope'] });
     expect(c.clusters!.map((x) => x.clusterName)).toEqual(['default']);
     expect(c.failures![0]!.reason).toBe('MISSING');
+  });
+
+  it('berth aws-profile writes a profile the AWS CLI uses: credentials, CA bundle, region (and endpoint_url for CLIs that read it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-aws-'));
+    const r = await berth(cluster.server, ['aws-profile', '--aws-dir', dir, '--role', 'viewer', '--endpoint', `https://127.0.0.1:${cluster.ecsPort}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(join(dir, 'credentials')).mode & 0o777).toBe(0o600);
+    const config = readFileSync(join(dir, 'config'), 'utf8');
+    expect(config).toContain('[profile berth]');
+    expect(config).toContain(`endpoint_url = https://127.0.0.1:${cluster.ecsPort}`);
+    // Debian's AWS CLI (2.9) does not read endpoint_url from a profile yet: it is given on the command line.
+    const aws = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+    const env = { PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials') };
+    const out = execFileSync(aws, ['--profile', 'berth', 'ecs', 'list-clusters', '--endpoint-url', `https://127.0.0.1:${cluster.ecsPort}`], { env, encoding: 'utf8' });
+    expect(JSON.parse(out).clusterArns).toContain('arn:aws:ecs:local:000000000000:cluster/default');
+    // A second profile keeps the first.
+    expect((await berth(cluster.server, ['aws-profile', '--aws-dir', dir, '--profile', 'other'])).code).toBe(0);
+    expect(readFileSync(join(dir, 'credentials'), 'utf8')).toMatch(/\[berth\][\s\S]*\[other\]/);
   });
 
   async function describe1(name: string): Promise<Service> {
