@@ -12,6 +12,7 @@ const root = join(import.meta.dirname, '..');
 const env = process.env;
 const grpcPort = env.BERTH_GRPC_PORT ?? '7400';
 const httpPort = env.BERTH_HTTP_PORT ?? '7401';
+const ecsPort = env.BERTH_ECS_PORT ?? '7402';
 const listen = env.BERTH_LISTEN ?? '127.0.0.1';
 const dataDir = env.BERTH_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth');
 const agentDataDir = env.BERTH_AGENT_DATA_DIR ?? join(homedir(), '.local', 'share', 'berth-agent');
@@ -81,7 +82,7 @@ process.on('SIGTERM', () => shutdown(0));
 // At the first start the control plane makes the first admin API token; it goes into the local user's
 // CLI context below (and the file is removed), so it is shown nowhere else.
 const bootstrapTokenFile = join(dataDir, 'bootstrap-admin-token');
-start('control-plane', 36, 'apps/control-plane/dist/main.js', ['--listen', listen, '--grpc-port', grpcPort, '--http-port', httpPort, '--data-dir', dataDir, '--bootstrap-token-file', bootstrapTokenFile]);
+start('control-plane', 36, 'apps/control-plane/dist/main.js', ['--listen', listen, '--grpc-port', grpcPort, '--http-port', httpPort, '--ecs-port', ecsPort, '--data-dir', dataDir, '--bootstrap-token-file', bootstrapTokenFile]);
 
 // Start the agent once the control plane is ready, then tell the user what to do next.
 const readyUrl = `http://127.0.0.1:${httpPort}/readyz`;
@@ -142,6 +143,7 @@ start('agent', 35, 'apps/agent/dist/main.js', agentArgs);
 console.log(`
 ${paint(1, 'Berth is running.')}
   control plane  gRPC ${listen}:${grpcPort}   health http://127.0.0.1:${httpPort}/readyz
+  ECS API        https://${listen}:${ecsPort} (AWS CLI and SDKs: npx berth aws-profile, then aws --profile berth ecs ...)
   embedded store ${dataDir}
   local agent    data in ${agentDataDir}
   TLS            cluster CA ${caFile}; CLI context "local" in ${configFile}${config.current === 'local' ? '' : ` (current: ${config.current}; berth context use local)`}
