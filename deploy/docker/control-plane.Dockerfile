@@ -14,8 +14,8 @@ RUN mkdir -p /var/lib/berth && chown 1000:1000 /var/lib/berth
 VOLUME /var/lib/berth
 ENV BERTH_DATA_DIR=/var/lib/berth
 USER 1000:1000
-# 7400: gRPC API and agents (TLS); 7401: /healthz, /readyz, /cacerts.
-EXPOSE 7400 7401
+# 7400: gRPC API and agents (TLS); 7401: /healthz, /readyz, /cacerts; 7402: the ECS API (TLS, SigV4).
+EXPOSE 7400 7401 7402
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.BERTH_HTTP_PORT || 7401) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/opt/berth/control-plane/berth-control-plane.cjs"]
