@@ -1,6 +1,6 @@
-import { resourceId } from '@berth/domain';
 import { getApiToken, touchApiToken, type ApiTokenRecord } from '@berth/store';
-import { OPERATION_ROLE, requestClusters, roleAllowsOperation, UNSCOPED_ALLOWED } from '../grpc/auth.js';
+import { accessDenial } from '../grpc/auth.js';
+import { CallRateLimiter, FAILED_AUTH_LIMIT, FailedAuthLimiter } from '../services/credential-limits.js';
 import { accessKeyAad } from '../services/api-tokens.js';
 import type { AppContext } from '../services/context.js';
 import { ecsError } from './ecs-errors.js';
@@ -16,8 +16,6 @@ import { ecsError } from './ecs-errors.js';
 export const CACHE_TTL_MS = 5_000;
 /** Calls per second per access key (a token bucket); the SDKs retry ThrottlingException. */
 export const DEFAULT_KEY_RATE_PER_S = 100;
-export const FAILED_AUTH_LIMIT = 10;
-export const FAILED_AUTH_WINDOW_MS = 60_000;
 
 interface Cached {
   record: ApiTokenRecord;
@@ -27,15 +25,18 @@ interface Cached {
 
 export class EcsAccessKeys {
   private readonly cache = new Map<string, Cached | { missing: true; at: number }>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly rate: CallRateLimiter;
+  private readonly failures: FailedAuthLimiter;
   private readonly touched = new Map<string, number>();
 
   constructor(
     private readonly ctx: AppContext,
-    private readonly ratePerS = DEFAULT_KEY_RATE_PER_S,
-    private readonly failureLimit = FAILED_AUTH_LIMIT,
-  ) {}
+    ratePerS = DEFAULT_KEY_RATE_PER_S,
+    failureLimit = FAILED_AUTH_LIMIT,
+  ) {
+    this.rate = new CallRateLimiter(ratePerS);
+    this.failures = new FailedAuthLimiter(failureLimit);
+  }
 
   /** The secret access key of an access key id, for the signature check; undefined when unknown. */
   async secretFor(id: string): Promise<string | undefined> {
@@ -66,19 +67,12 @@ export class EcsAccessKeys {
 
   /** A failed authentication from this address; after too many in a minute, the address is refused for a minute. */
   failed(peer: string): void {
-    const now = Date.now();
-    const f = this.failures.get(peer);
-    const cur = f && now - f.since < FAILED_AUTH_WINDOW_MS ? f : { count: 0, since: now };
-    cur.count++;
-    this.failures.set(peer, cur);
+    this.failures.failed(peer);
   }
 
   /** Refuses an address that failed too often lately. */
   checkPeer(peer: string): void {
-    const f = this.failures.get(peer);
-    if (f && f.count >= this.failureLimit && Date.now() - f.since < FAILED_AUTH_WINDOW_MS) {
-      throw ecsError('ThrottlingException', 'too many failed authentications from this address; try again in a minute');
-    }
+    if (this.failures.blocked(peer)) throw ecsError('ThrottlingException', 'too many failed authentications from this address; try again in a minute');
   }
 
   /** Whether this key may call this operation with this input; throws the ECS error to answer (logged). */
@@ -89,27 +83,11 @@ export class EcsAccessKeys {
       this.ctx.log.warn(who, 'ECS call denied: access key expired');
       throw ecsError('ExpiredTokenException', `The security token included in the request is expired (access key ${record.id} expired at ${record.expiresAt.toISOString()})`);
     }
-    const b = this.buckets.get(record.id) ?? { tokens: this.ratePerS, at: now };
-    b.tokens = Math.min(this.ratePerS, b.tokens + ((now - b.at) / 1000) * this.ratePerS);
-    b.at = now;
-    this.buckets.set(record.id, b);
-    if (b.tokens < 1) throw ecsError('ThrottlingException', `Rate exceeded: access key ${record.id} is over ${this.ratePerS} calls per second`);
-    b.tokens -= 1;
-    if (!roleAllowsOperation(record.role, operation)) {
-      this.ctx.log.warn(who, 'ECS call denied: role');
-      throw ecsError('AccessDeniedException', `${operation} needs the ${OPERATION_ROLE[operation] ?? 'admin'} role; access key ${record.id} (${record.name}) is ${record.role}`);
-    }
-    if (record.cluster !== '*' && !UNSCOPED_ALLOWED.has(operation)) {
-      const clusters = requestClusters(input);
-      if (!clusters) {
-        this.ctx.log.warn({ ...who, cluster: record.cluster }, 'ECS call denied: not about one cluster');
-        throw ecsError('AccessDeniedException', `${operation} is not about one cluster; access key ${record.id} (${record.name}) is limited to cluster ${record.cluster}`);
-      }
-      const other = clusters.map((c) => resourceId(c) || 'default').find((c) => c !== record.cluster);
-      if (other) {
-        this.ctx.log.warn({ ...who, cluster: record.cluster }, 'ECS call denied: another cluster');
-        throw ecsError('AccessDeniedException', `access key ${record.id} (${record.name}) is limited to cluster ${record.cluster}, not ${other}`);
-      }
+    if (!this.rate.take(record.id)) throw ecsError('ThrottlingException', `Rate exceeded: access key ${record.id} is over ${this.rate.ratePerS} calls per second`);
+    const denial = accessDenial(record, operation, input);
+    if (denial) {
+      this.ctx.log.warn({ ...who, cluster: record.cluster, reason: denial }, 'ECS call denied');
+      throw ecsError('AccessDeniedException', denial);
     }
     // last_used_at at most once a minute per key (not a write per call).
     if ((this.touched.get(record.id) ?? 0) < now - 60_000) {

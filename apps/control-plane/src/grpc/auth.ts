@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { resourceId } from '@berth/domain';
-import { getApiToken, touchApiToken, type ApiRole } from '@berth/store';
+import { getApiToken, touchApiToken, type ApiRole, type ApiTokenRecord } from '@berth/store';
+import { CallRateLimiter, FAILED_AUTH_LIMIT, FailedAuthLimiter } from '../services/credential-limits.js';
 import { sha256, TOKEN_PATTERN } from '../services/api-tokens.js';
 import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { AppContext } from '../services/context.js';
@@ -78,41 +79,54 @@ export function requestClusters(request: unknown): string[] | undefined {
   return undefined;
 }
 
+/**
+ * Why a credential may not make this call (its role is too low, or it is
+ * limited to another cluster), or undefined when it may. Both ways in (the
+ * gRPC API and the ECS endpoint) ask this.
+ */
+export function accessDenial(record: Pick<ApiTokenRecord, 'id' | 'name' | 'role' | 'cluster' | 'kind'>, operation: string, request: unknown): string | undefined {
+  const who = `${record.kind === 'aws' ? 'access key' : 'token'} ${record.id} (${record.name})`;
+  if (!roleAllowsOperation(record.role, operation)) return `${operation} needs the ${OPERATION_ROLE[operation] ?? 'admin'} role; ${who} is ${record.role}`;
+  if (record.cluster === '*' || UNSCOPED_ALLOWED.has(operation)) return undefined;
+  const clusters = requestClusters(request);
+  if (!clusters) return `${operation} is not about one cluster; ${who} is limited to cluster ${record.cluster}`;
+  const other = clusters.map((c) => resourceId(c) || 'default').find((c) => c !== record.cluster);
+  return other ? `${who} is limited to cluster ${record.cluster}, not ${other}` : undefined;
+}
+
 export interface Caller {
   tokenId: string;
   name: string;
   role: ApiRole;
 }
 
-export const FAILED_AUTH_LIMIT = 10;
-export const FAILED_AUTH_WINDOW_MS = 60_000;
+export { FAILED_AUTH_LIMIT, FAILED_AUTH_WINDOW_MS } from '../services/credential-limits.js';
 export const TOKEN_RATE_PER_S = 100;
 
 /** Checks callers; keeps the rate-limit counters in memory. */
 export class Authenticator {
-  private readonly failures = new Map<string, { count: number; since: number }>();
-  private readonly usage = new Map<string, { tokens: number; at: number }>();
+  private readonly failures: FailedAuthLimiter;
+  private readonly rate = new CallRateLimiter(TOKEN_RATE_PER_S);
   private readonly touched = new Map<string, number>();
 
   constructor(
     private readonly ctx: AppContext,
-    private readonly failureLimit = FAILED_AUTH_LIMIT,
-  ) {}
+    failureLimit = FAILED_AUTH_LIMIT,
+  ) {
+    this.failures = new FailedAuthLimiter(failureLimit);
+  }
 
   /** Who calls, or the gRPC error to answer with (logged). */
   async check(md: Metadata, peer: string, operation: string, request?: unknown): Promise<Caller | Partial<ServiceError>> {
     const now = Date.now();
     const host = peer.replace(/:\d+$/, '');
-    const f = this.failures.get(host);
-    if (f && f.count >= this.failureLimit && now - f.since < FAILED_AUTH_WINDOW_MS) {
+    if (this.failures.blocked(host)) {
       return this.deny(status.RESOURCE_EXHAUSTED, 'too many failed authentications from this address; try again in a minute', { peer: host, operation });
     }
     const header = String(md.get('authorization')[0] ?? '');
     const m = TOKEN_PATTERN.exec(header.replace(/^Bearer\s+/i, '').trim());
     const fail = (why: string) => {
-      const cur = f && now - f.since < FAILED_AUTH_WINDOW_MS ? f : { count: 0, since: now };
-      cur.count++;
-      this.failures.set(host, cur);
+      this.failures.failed(host);
       return this.deny(status.UNAUTHENTICATED, why, { peer: host, operation });
     };
     if (!header) return fail('an API token is needed: berth login --token TOKEN (the first admin token was printed when the control plane first started), or --token / BERTH_TOKEN');
@@ -120,26 +134,11 @@ export class Authenticator {
     const record = await getApiToken(this.ctx.db.sql, m[1]!);
     if (!record || record.kind !== 'token' || !timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(sha256(m[2]!), 'hex'))) return fail('the API token is unknown or revoked');
     if (record.expiresAt && record.expiresAt <= this.ctx.clock.now()) return fail(`the API token ${record.id} expired at ${record.expiresAt.toISOString()}`);
-    // Token bucket per token.
-    const u = this.usage.get(record.id) ?? { tokens: TOKEN_RATE_PER_S, at: now };
-    u.tokens = Math.min(TOKEN_RATE_PER_S, u.tokens + ((now - u.at) / 1000) * TOKEN_RATE_PER_S);
-    u.at = now;
-    if (u.tokens < 1) {
-      this.usage.set(record.id, u);
+    if (!this.rate.take(record.id)) {
       return this.deny(status.RESOURCE_EXHAUSTED, `API token ${record.id} is over ${TOKEN_RATE_PER_S} calls per second; slow down`, { tokenId: record.id, name: record.name, operation });
     }
-    u.tokens -= 1;
-    this.usage.set(record.id, u);
-    if (!roleAllowsOperation(record.role, operation)) {
-      return this.deny(status.PERMISSION_DENIED, `${operation} needs the ${OPERATION_ROLE[operation] ?? 'admin'} role; token ${record.id} (${record.name}) is ${record.role}`, { tokenId: record.id, name: record.name, role: record.role, operation });
-    }
-    if (record.cluster !== '*' && !UNSCOPED_ALLOWED.has(operation)) {
-      const clusters = requestClusters(request);
-      const who = { tokenId: record.id, name: record.name, cluster: record.cluster, operation };
-      if (!clusters) return this.deny(status.PERMISSION_DENIED, `${operation} is not about one cluster; token ${record.id} (${record.name}) is limited to cluster ${record.cluster}`, who);
-      const other = clusters.map((c) => resourceId(c) || 'default').find((c) => c !== record.cluster);
-      if (other) return this.deny(status.PERMISSION_DENIED, `token ${record.id} (${record.name}) is limited to cluster ${record.cluster}, not ${other}`, who);
-    }
+    const denial = accessDenial(record, operation, request);
+    if (denial) return this.deny(status.PERMISSION_DENIED, denial, { tokenId: record.id, name: record.name, role: record.role, cluster: record.cluster, operation });
     // last_used_at at most once a minute per token (not a write per call).
     if ((this.touched.get(record.id) ?? 0) < now - 60_000) {
       this.touched.set(record.id, now);
