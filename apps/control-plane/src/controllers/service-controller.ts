@@ -488,7 +488,9 @@ export class ServiceController {
           events.push({ cluster: svc.cluster, kind: 'service.deleted', subject: serviceGroup(name), message: `(service ${name}) has stopped its last task and is deleted.` });
         } else {
           if (primary.rolloutState === 'IN_PROGRESS') {
-            await updateDeployment(tx, primary.id, { rolloutState: 'COMPLETED', rolloutStateReason: `ECS deployment ${primary.id} completed.` });
+            // A rollback keeps saying what it rolled back from (ListServiceDeployments reports ROLLBACK_SUCCESSFUL by it).
+            const rolledBack = primary.rolloutStateReason.startsWith('rolling back') ? ` (${primary.rolloutStateReason.replace(/^rolling back/, 'rolled back')})` : '';
+            await updateDeployment(tx, primary.id, { rolloutState: 'COMPLETED', rolloutStateReason: `ECS deployment ${primary.id} completed${rolledBack}.` });
             events.push({ cluster: svc.cluster, kind: 'service.deployment-completed', subject: serviceGroup(name), message: `(service ${name}) (deployment ${primary.id}) deployment completed.` });
           }
           if (!svc.steady) {

@@ -1,5 +1,5 @@
 import { getApiToken, touchApiToken, type ApiTokenRecord } from '@berth/store';
-import { accessDenial } from '../grpc/auth.js';
+import { accessDenial, requestClusters } from '../grpc/auth.js';
 import { CallRateLimiter, FAILED_AUTH_LIMIT, FailedAuthLimiter } from '../services/credential-limits.js';
 import { accessKeyAad } from '../services/api-tokens.js';
 import type { AppContext } from '../services/context.js';
@@ -84,7 +84,9 @@ export class EcsAccessKeys {
       throw ecsError('ExpiredTokenException', `The security token included in the request is expired (access key ${record.id} expired at ${record.expiresAt.toISOString()})`);
     }
     if (!this.rate.take(record.id)) throw ecsError('ThrottlingException', `Rate exceeded: access key ${record.id} is over ${this.rate.ratePerS} calls per second`);
-    const denial = accessDenial(record, operation, input);
+    // Every ECS operation is about a cluster (the default one when it names none), but for task definitions.
+    const scoped = requestClusters(input) === undefined && input && typeof input === 'object' ? { ...(input as object), cluster: '' } : input;
+    const denial = accessDenial(record, operation, scoped);
     if (denial) {
       this.ctx.log.warn({ ...who, cluster: record.cluster, reason: denial }, 'ECS call denied');
       throw ecsError('AccessDeniedException', denial);

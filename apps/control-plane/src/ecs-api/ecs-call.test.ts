@@ -1,13 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { clusterFor, ecsPageSize, pageOf } from './ecs-call.js';
+import { requestClusters } from '../grpc/auth.js';
 import { deploymentStatus } from './ops/service-ops.js';
 import type { DeploymentRecord } from '@berth/store';
 
 describe('ECS adapter helpers', () => {
   it('takes the cluster named, else the one in a resource ARN, else none (the default)', () => {
-    expect(clusterFor('lab', ['arn:aws:ecs:local:0:task/other/abc'])).toBe('lab');
+    expect(clusterFor('lab', ['arn:aws:ecs:local:0:task/lab/abc', 'abc'])).toBe('lab');
+    expect(() => clusterFor('lab', ['arn:aws:ecs:local:0:task/other/abc'])).toThrow(/in cluster other, not lab/);
+    expect(() => clusterFor(undefined, ['arn:aws:ecs:local:0:task/a/1', 'arn:aws:ecs:local:0:task/b/2'])).toThrow(/in cluster b, not a/);
     expect(clusterFor(undefined, ['abc', 'arn:aws:ecs:local:000000000000:task/edge/0123'])).toBe('edge');
     expect(clusterFor(undefined, ['web'])).toBeUndefined();
+  });
+
+  it('finds the clusters a request acts on in its ARNs, for cluster-scoped keys', () => {
+    expect(requestClusters({ task: 'arn:aws:ecs:local:0:task/lab/abc' })).toEqual(['lab']);
+    expect(requestClusters({ cluster: 'lab', services: ['arn:aws:ecs:local:0:service/other/web'] })).toEqual(['lab', 'other']);
+    expect(requestClusters({ resourceArn: 'arn:aws:ecs:local:0:cluster/lab' })).toEqual(['lab']);
+    expect(requestClusters({ resourceArn: 'arn:aws:ecs:local:0:task-definition/web:1' })).toEqual([]);
+    expect(requestClusters({ attributes: [{ name: 'a', targetId: 'arn:aws:ecs:local:0:container-instance/lab/n-1' }] })).toEqual(['lab']);
+    expect(requestClusters({ name: 'x' })).toBeUndefined();
   });
 
   it('uses ECS page sizes and refuses maxResults out of range', () => {

@@ -1,5 +1,5 @@
 import type { EcsOperationName, EcsOperationTypes } from '@berth/ecs-model';
-import { clusterOfArn } from '@berth/domain';
+import { clusterOfArn, resourceId } from '@berth/domain';
 import { decodeToken, encodeToken } from '@berth/store';
 import type { AppContext } from '../services/context.js';
 import { ecsError } from './ecs-errors.js';
@@ -27,12 +27,18 @@ export type EcsHandlers = { [Op in EcsOperationName]?: EcsHandler<Op> };
  * resource ARN (a task ARN names its cluster), else the default cluster.
  */
 export function clusterFor(cluster: string | undefined, refs: readonly (string | undefined)[] = []): string | undefined {
-  if (cluster) return cluster;
+  const named = cluster ? resourceId(cluster) : undefined;
+  let found: string | undefined;
   for (const r of refs) {
     const c = r ? clusterOfArn(r) : undefined;
-    if (c) return c;
+    if (!c) continue;
+    // An ARN of another cluster must not act on a same-named resource of this one.
+    if ((named ?? found) !== undefined && c !== (named ?? found)) {
+      throw ecsError('InvalidParameterException', `${r} is in cluster ${c}, not ${named ?? found}: name one cluster`);
+    }
+    found ??= c;
   }
-  return undefined;
+  return cluster || found;
 }
 
 /** ECS's page sizes: the default when maxResults is absent, and the most it may ask for. */

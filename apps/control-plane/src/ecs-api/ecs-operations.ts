@@ -26,7 +26,7 @@ export const ECS_PARTIAL: Partial<Record<EcsOperationName, string>> = {
   CreateCluster: 'capacity providers, service connect defaults and configuration are not applied; settings: containerInsights (no effect) and Berth\'s nodeLostGraceSeconds',
   UpdateCluster: 'settings only; configuration and serviceConnectDefaults are ignored',
   DescribeClusters: 'include ATTACHMENTS and CONFIGURATIONS add nothing (no capacity providers, no execute-command configuration)',
-  RegisterTaskDefinition: 'AWS-only fields (requiresCompatibilities, runtimePlatform, proxyConfiguration, ...) are kept but not applied; see docs/task-definitions.md',
+  RegisterTaskDefinition: 'AWS-only fields (requiresCompatibilities, runtimePlatform, proxyConfiguration, ...) are kept but not applied (named in the x-berth-ignored-fields header and the log)',
   RunTask: 'capacityProviderStrategy, networkConfiguration, enableExecuteCommand, clientToken and volumeConfigurations are ignored; a task no node can take yet waits in PROVISIONING (as with ECS capacity providers) instead of a failure',
   StartTask: 'networkConfiguration, enableExecuteCommand and volumeConfigurations are ignored',
   ListTasks: 'launchType FARGATE lists nothing (every Berth task runs on a node)',

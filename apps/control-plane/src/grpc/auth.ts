@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { resourceId } from '@berth/domain';
+import { parseEcsArn, resourceId } from '@berth/domain';
 import { getApiToken, touchApiToken, type ApiRole, type ApiTokenRecord } from '@berth/store';
 import { CallRateLimiter, FAILED_AUTH_LIMIT, FailedAuthLimiter } from '../services/credential-limits.js';
 import { sha256, TOKEN_PATTERN } from '../services/api-tokens.js';
@@ -70,13 +70,43 @@ export function roleAllowsOperation(role: ApiRole, operation: string): boolean {
 /** Operations on resources that belong to no cluster, which a cluster-scoped token may still use (task definitions are account-wide in ECS). */
 export const UNSCOPED_ALLOWED = new Set(['RegisterTaskDefinition', 'DescribeTaskDefinition', 'ListTaskDefinitions', 'DeregisterTaskDefinition', 'ListClusters', 'DeleteTaskDefinitions', 'ListTaskDefinitionFamilies']);
 
-/** The clusters a request acts on ('' is the default cluster), or undefined when it names none (secrets, roles, tokens). */
+/** Request fields that may hold ECS ARNs naming a cluster (the ECS endpoint takes full ARNs where a name would do). */
+const ARN_FIELDS = ['task', 'tasks', 'service', 'services', 'containerInstance', 'containerInstances', 'serviceDeploymentArns', 'resourceArn'];
+
+/**
+ * The clusters a request acts on ('' is the default cluster): its `cluster` /
+ * `clusters`, and the clusters named by the ARNs it carries (a task ARN names
+ * its cluster). Undefined when it names none (secrets, roles, tokens). A task
+ * definition ARN names no cluster (they are account-wide).
+ */
 export function requestClusters(request: unknown): string[] | undefined {
-  const r = request as { cluster?: unknown; clusters?: unknown } | null;
+  const r = request as Record<string, unknown> | null;
   if (!r || typeof r !== 'object') return undefined;
-  if (typeof r.cluster === 'string') return [r.cluster];
-  if (Array.isArray(r.clusters)) return r.clusters.length > 0 ? r.clusters.map(String) : [''];
-  return undefined;
+  const out: string[] = [];
+  let about = false;
+  if (typeof r.cluster === 'string') {
+    out.push(r.cluster);
+    about = true;
+  } else if (Array.isArray(r.clusters)) {
+    // Loops, not spreads: a body may carry a huge array (a spread of it overflows the stack).
+    if (r.clusters.length === 0) out.push('');
+    for (const c of r.clusters) out.push(String(c));
+    about = true;
+  }
+  const arns: unknown[] = [];
+  for (const f of ARN_FIELDS) {
+    if (Array.isArray(r[f])) for (const v of r[f] as unknown[]) arns.push(v);
+    else arns.push(r[f]);
+  }
+  if (Array.isArray(r.attributes)) for (const a of r.attributes) arns.push((a as { targetId?: unknown } | null)?.targetId);
+  for (const v of arns) {
+    const a = typeof v === 'string' ? parseEcsArn(v) : undefined;
+    if (!a) continue;
+    about = true;
+    if (a.type === 'cluster') out.push(a.path[0]!);
+    else if (a.type !== 'task-definition' && a.path.length >= 2) out.push(a.path[0]!);
+  }
+  return about ? out : undefined;
 }
 
 /**

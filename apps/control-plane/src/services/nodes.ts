@@ -266,9 +266,9 @@ export function nodeAttributes(n: NodeRecord): { name: string; value: string }[]
     { name: 'berth.kernel', value: n.facts.kernel },
     { name: 'berth.docker-version', value: n.facts.dockerVersion },
   ].filter((a) => a.value !== '' && a.value !== undefined);
-  return [
-    ...attrs,
-    ...Object.entries(n.labels).map(([name, value]) => ({ name, value })),
-    ...Object.entries(n.attributes ?? {}).map(([name, value]) => ({ name, value })),
-  ];
+  // One value per name: an attribute put by an operator (PutAttributes) overrides the agent's label of the same name.
+  const byName = new Map<string, string>(attrs.map((a) => [a.name, a.value]));
+  for (const [name, value] of Object.entries(n.labels)) byName.set(name, value);
+  for (const [name, value] of Object.entries(n.attributes ?? {})) byName.set(name, value);
+  return [...byName].map(([name, value]) => ({ name, value }));
 }

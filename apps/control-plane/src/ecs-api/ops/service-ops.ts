@@ -1,6 +1,6 @@
 import { arns, invalid, parseEcsArn, tagKeys } from '@berth/domain';
 import { circuitBreakerThreshold } from '@berth/scheduler';
-import { resourcesTags, type DeploymentRecord, type ServiceRecord } from '@berth/store';
+import { decodeToken, encodeToken, resourcesTags, type DeploymentRecord, type ServiceRecord } from '@berth/store';
 import type { AppContext } from '../../services/context.js';
 import { createServiceOp, deleteServiceOp, describeServicesOp, listServicesOp, serviceDeploymentHistoryOp, updateServiceOp } from '../../services/services.js';
 import { requireCluster } from '../../services/clusters.js';
@@ -58,8 +58,9 @@ export const serviceOps: EcsHandlers = {
       .filter((d) => (!before || d.createdAt < before) && (!after || d.createdAt > after))
       .map((d) => ({ d, status: deploymentStatus(d, deployments) }))
       .filter((x) => statuses.length === 0 || statuses.includes(x.status.status));
-    const start = input.nextToken ? Number(Buffer.from(input.nextToken, 'base64url').toString()) : 0;
-    if (!Number.isInteger(start) || start < 0) throw invalid('nextToken: not a token this list returned');
+    const token = decodeToken(input.nextToken);
+    if (token !== undefined && !(token.length === 1 && Number.isInteger(token[0]) && (token[0] as number) > 0)) throw invalid('nextToken: not a token this list returned');
+    const start = (token?.[0] as number | undefined) ?? 0;
     const page = briefs.slice(start, start + maxResults);
     return {
       serviceDeployments: page.map(({ d, status }) => ({
@@ -73,7 +74,7 @@ export const serviceOps: EcsHandlers = {
         status: status.status,
         statusReason: d.rolloutStateReason || undefined,
       })),
-      nextToken: start + maxResults < briefs.length ? Buffer.from(String(start + maxResults)).toString('base64url') : undefined,
+      nextToken: start + maxResults < briefs.length ? encodeToken([start + maxResults]) : undefined,
     };
   },
 

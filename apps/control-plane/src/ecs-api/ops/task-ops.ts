@@ -10,6 +10,7 @@ import { requireCluster } from '../../services/clusters.js';
 /** Tasks: RunTask, StartTask, StopTask, DescribeTasks (include TAGS), ListTasks. */
 export const taskOps: EcsHandlers = {
   async RunTask(input, { ctx }) {
+    if (input.count !== undefined && (input.count < 1 || input.count > 10)) throw ecsError('InvalidParameterException', `count: must be 1-10, got ${input.count}`);
     if (input.launchType && input.launchType !== 'EC2' && input.launchType !== 'EXTERNAL') {
       ctx.log.info({ launchType: input.launchType }, 'RunTask: launchType runs on Berth nodes (EC2-style)');
     }
