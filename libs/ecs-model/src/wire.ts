@@ -21,12 +21,14 @@ export interface ToWireOptions {
  */
 export function toWire(shapeName: EcsShapeName | (string & {}), value: unknown, options: ToWireOptions = {}): JsonValue | undefined {
   if (!shapeOf(shapeName)) throw new Error(`toWire: the ECS model has no shape ${JSON.stringify(shapeName)}`);
-  const ctx: WireContext = { onDropped: options.onDropped ?? (() => {}), maxDepth: options.maxDepth ?? 64 };
+  const ctx: WireContext = { onDropped: options.onDropped ?? (() => {}), track: options.onDropped !== undefined, maxDepth: options.maxDepth ?? 64 };
   return encode(shapeName, value, '', 1, ctx);
 }
 
 interface WireContext {
   onDropped: (path: string, reason: string) => void;
+  /** Paths are built only when someone listens for drops (a response answers thousands of members). */
+  track: boolean;
   maxDepth: number;
 }
 
@@ -35,11 +37,15 @@ function drop(ctx: WireContext, path: string, reason: string): undefined {
   return undefined;
 }
 
-/** Entries of a plain object, a class instance or a Map; undefined for anything else. */
-function entriesOf(v: unknown): [string, unknown][] | undefined {
-  if (v instanceof Map) return [...v.entries()].map(([k, x]) => [String(k), x]);
+/** A plain object, a class instance or a Map as an object to walk; undefined for anything else. */
+function objectOf(v: unknown): Record<string, unknown> | undefined {
+  if (v instanceof Map) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of v) defineOwn(o, String(k), x);
+    return o;
+  }
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Date || v instanceof Set) return undefined;
-  return Object.keys(v).map((k) => [k, (v as Record<string, unknown>)[k]]);
+  return v as Record<string, unknown>;
 }
 
 function encode(shapeName: string, v: unknown, path: string, depth: number, ctx: WireContext): JsonValue | undefined {
@@ -50,19 +56,21 @@ function encode(shapeName: string, v: unknown, path: string, depth: number, ctx:
   switch (s.type) {
     case 'structure': {
       if (s.document) return jsonCopy(v, path, depth, ctx);
-      const entries = entriesOf(v);
-      if (!entries) return drop(ctx, path, `expected an object, got ${kindOf(v)}`);
+      const obj = objectOf(v);
+      if (!obj) return drop(ctx, path, `expected an object, got ${kindOf(v)}`);
       const out: Record<string, JsonValue> = {};
-      for (const [key, mv] of entries) {
+      for (const key of Object.keys(obj)) {
+        const mv = obj[key];
         if (mv === undefined) continue;
-        const at = memberPath(path, key);
+        const at = ctx.track ? memberPath(path, key) : '';
         const target = memberTarget(s, key);
         if (target === undefined) {
           drop(ctx, at, 'not in the model');
           continue;
         }
         const w = encode(target, mv, at, depth + 1, ctx);
-        if (w !== undefined) defineOwn(out, key, w);
+        // Member names come from the model (never __proto__): plain assignment.
+        if (w !== undefined) out[key] = w;
       }
       return out;
     }
@@ -71,7 +79,7 @@ function encode(shapeName: string, v: unknown, path: string, depth: number, ctx:
       if (!items) return drop(ctx, path, `expected an array, got ${kindOf(v)}`);
       const out: JsonValue[] = [];
       for (let i = 0; i < items.length; i++) {
-        const at = indexPath(path, i);
+        const at = ctx.track ? indexPath(path, i) : '';
         if (items[i] === null || items[i] === undefined) {
           drop(ctx, at, `${kindOf(items[i])} in a list`);
           continue;
@@ -82,12 +90,13 @@ function encode(shapeName: string, v: unknown, path: string, depth: number, ctx:
       return out;
     }
     case 'map': {
-      const entries = entriesOf(v);
-      if (!entries) return drop(ctx, path, `expected an object (a map), got ${kindOf(v)}`);
+      const obj = objectOf(v);
+      if (!obj) return drop(ctx, path, `expected an object (a map), got ${kindOf(v)}`);
       const out: Record<string, JsonValue> = {};
-      for (const [key, mv] of entries) {
+      for (const key of Object.keys(obj)) {
+        const mv = obj[key];
         if (mv === undefined) continue;
-        const at = memberPath(path, key);
+        const at = ctx.track ? memberPath(path, key) : '';
         const w = mv === null ? drop(ctx, at, 'null in a map') : encode(s.value, mv, at, depth + 1, ctx);
         if (w !== undefined) defineOwn(out, key, w);
       }

@@ -254,6 +254,21 @@ export async function serviceGroupTaskIds(q: Queryable, cluster: string, service
 }
 
 /** Service events (newest first). */
+/** The newest events of several services at once (one statement), by service name. */
+export async function servicesEvents(q: Queryable, cluster: string, services: string[], limit: number): Promise<Map<string, { id: number; at: Date; message: string }[]>> {
+  const out = new Map<string, { id: number; at: Date; message: string }[]>(services.map((s) => [s, []]));
+  if (services.length === 0) return out;
+  const subjects = services.map(serviceGroup);
+  const rows = await q`
+    SELECT subject, id, at, message FROM (
+      SELECT subject, id, at, message, row_number() OVER (PARTITION BY subject ORDER BY id DESC) AS n
+      FROM events WHERE cluster = ${cluster} AND subject = ANY(${subjects})
+    ) e WHERE n <= ${limit}
+    ORDER BY subject, id DESC`;
+  for (const r of rows) out.get((r.subject as string).slice('service:'.length))?.push({ id: Number(r.id), at: r.at as Date, message: r.message as string });
+  return out;
+}
+
 export async function serviceEvents(q: Queryable, cluster: string, service: string, limit: number): Promise<{ id: number; at: Date; message: string }[]> {
   const rows = await q`
     SELECT id, at, message FROM events WHERE cluster = ${cluster} AND subject = ${serviceGroup(service)}

@@ -135,11 +135,13 @@ async function serve(ctx: AppContext, o: EcsApiOptions, keys: EcsAccessKeys, req
   }
 }
 
-function send(res: ServerResponse, status: number, requestId: string, body: string): void {
+function send(res: ServerResponse, status: number, requestId: string, text: string): void {
   if (res.headersSent) return;
+  // Encoded once (a DescribeTasks answer is ~150 KiB).
+  const body = Buffer.from(text);
   res.writeHead(status, {
     'content-type': JSON_11,
-    'content-length': Buffer.byteLength(body),
+    'content-length': body.length,
     'x-amzn-RequestId': requestId,
     date: new Date().toUTCString(),
   });

@@ -24,7 +24,7 @@ import {
   listServiceNames,
   pageSize,
   serviceDeployments,
-  serviceEvents,
+  servicesEvents,
   serviceTaskCounts,
   updateDeployment,
   updateService,
@@ -240,16 +240,16 @@ async function describeIn(ctx: AppContext, tx: Queryable, cluster: string, name:
 export async function describeMany(ctx: AppContext, q: Queryable, cluster: string, names: string[]): Promise<Map<string, ServiceView>> {
   const records = await getServices(q, cluster, [...new Set(names)]);
   const live = records.map((r) => r.name);
-  const [deployments, counts] = await Promise.all([serviceDeployments(q, cluster, live), serviceTaskCounts(q, cluster, live)]);
+  const [deployments, counts, events] = await Promise.all([serviceDeployments(q, cluster, live), serviceTaskCounts(q, cluster, live), servicesEvents(q, cluster, live, DESCRIBE_EVENTS)]);
   const out = new Map<string, ServiceView>();
   for (const r of records) {
-    const events = await serviceEvents(q, cluster, r.name, DESCRIBE_EVENTS);
-    out.set(r.name, toServiceView(ctx, r, deployments.filter((d) => d.service === r.name), counts.filter((c) => c.service === r.name), events));
+    out.set(r.name, toServiceView(ctx, r, deployments.filter((d) => d.service === r.name), counts.filter((c) => c.service === r.name), events.get(r.name) ?? []));
   }
   return out;
 }
 
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : undefined);
+/** Times stay Dates: JSON.stringify writes them as ISO strings (the gRPC API), the ECS endpoint as epoch seconds. */
+const iso = (d: Date | null | undefined) => d ?? undefined;
 
 export function toServiceView(
   ctx: AppContext,

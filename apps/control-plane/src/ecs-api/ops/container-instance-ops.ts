@@ -1,7 +1,7 @@
 import { arns, invalid, resourceId, tagKeys } from '@berth/domain';
 import { listNodes, resourcesTags } from '@berth/store';
 import type { AppContext } from '../../services/context.js';
-import { requireCluster } from '../../services/clusters.js';
+import { clusterName, requireCluster } from '../../services/clusters.js';
 import {
   changeAttributesOp,
   deregisterContainerInstanceOp,
@@ -24,7 +24,7 @@ export const containerInstanceOps: EcsHandlers = {
   async DescribeContainerInstances(input, { ctx }) {
     const refs = input.containerInstances ?? [];
     if (refs.length === 0) throw invalid('containerInstances: name at least one container instance (a node id or ARN)');
-    const cluster = await requireCluster(ctx, clusterFor(input.cluster, refs));
+    const cluster = clusterName(clusterFor(input.cluster, refs));
     const r = await describeContainerInstancesOp(ctx, { cluster, containerInstances: refs });
     return {
       containerInstances: await withTags(ctx, r.found, (input.include ?? []).includes('TAGS')),

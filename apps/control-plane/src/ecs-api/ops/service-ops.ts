@@ -3,7 +3,7 @@ import { circuitBreakerThreshold } from '@berth/scheduler';
 import { decodeToken, encodeToken, resourcesTags, type DeploymentRecord, type ServiceRecord } from '@berth/store';
 import type { AppContext } from '../../services/context.js';
 import { createServiceOp, deleteServiceOp, describeServicesOp, listServicesOp, serviceDeploymentHistoryOp, updateServiceOp } from '../../services/services.js';
-import { requireCluster } from '../../services/clusters.js';
+import { clusterName } from '../../services/clusters.js';
 import { clusterFor, ecsPageSize, type EcsHandlers, type Json } from '../ecs-call.js';
 import { ecsError } from '../ecs-errors.js';
 
@@ -30,7 +30,7 @@ export const serviceOps: EcsHandlers = {
     const refs = input.services ?? [];
     if (refs.length === 0) throw ecsError('InvalidParameterException', 'services: name at least one service');
     if (refs.length > 10) throw ecsError('InvalidParameterException', `services: must name at most 10 services, got ${refs.length}`);
-    const cluster = await requireCluster(ctx, clusterFor(input.cluster, refs));
+    const cluster = clusterName(clusterFor(input.cluster, refs));
     const r = await describeServicesOp(ctx, { cluster, services: refs });
     const withTags = (input.include ?? []).includes('TAGS');
     const tags = withTags ? await resourcesTags(ctx.db.sql, r.found.map((s) => tagKeys.service(cluster, s.serviceName as string))) : new Map();

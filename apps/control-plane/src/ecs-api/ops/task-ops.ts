@@ -5,7 +5,7 @@ import { describeTasksOp, listTasksOp, runTaskOp, startTaskOp, stopTaskOp, type 
 import { clusterFor, ecsPageSize, type EcsHandlers } from '../ecs-call.js';
 import { ecsError } from '../ecs-errors.js';
 import { ecsTask } from '../ecs-views.js';
-import { requireCluster } from '../../services/clusters.js';
+import { clusterName } from '../../services/clusters.js';
 
 /** Tasks: RunTask, StartTask, StopTask, DescribeTasks (include TAGS), ListTasks. */
 export const taskOps: EcsHandlers = {
@@ -51,7 +51,7 @@ export const taskOps: EcsHandlers = {
   async DescribeTasks(input, { ctx }) {
     if ((input.tasks ?? []).length === 0) throw ecsError('InvalidParameterException', 'tasks: name at least one task (an id or a task ARN)');
     if (input.tasks.length > 100) throw ecsError('InvalidParameterException', `tasks: must name at most 100 tasks, got ${input.tasks.length}`);
-    const cluster = await requireCluster(ctx, clusterFor(input.cluster, input.tasks));
+    const cluster = clusterName(clusterFor(input.cluster, input.tasks));
     const r = await describeTasksOp(ctx, { cluster, tasks: input.tasks });
     return {
       tasks: await withTags(ctx, r.found, (input.include ?? []).includes('TAGS')),
@@ -61,7 +61,7 @@ export const taskOps: EcsHandlers = {
 
   async ListTasks(input, { ctx }) {
     const maxResults = ecsPageSize(input.maxResults, { default: 100, max: 100 });
-    const cluster = await requireCluster(ctx, clusterFor(input.cluster, [input.containerInstance]));
+    const cluster = clusterName(clusterFor(input.cluster, [input.containerInstance]));
     // Every Berth task runs on a node agent: EC2 (and EXTERNAL) list them all, FARGATE none.
     if (input.launchType === 'FARGATE') return { taskArns: [] };
     const page = await listTasksOp(ctx, {
