@@ -160,7 +160,11 @@ describe.each(BACKENDS)('berth logs through the control plane on $name', (backen
     expect(r.details).toMatch(new RegExp(`^the agent of node ${nodeId} disconnected while streaming logs`));
 
     await waitFor('session gone', () => (cp!.sessions.get(nodeId) ? undefined : true));
-    const after = await logs({ task: taskId });
+    // The session leaves the registry before its disconnect is written; until then the node reads as connected elsewhere.
+    const after = await waitFor('the node recorded disconnected', async () => {
+      const r = await logs({ task: taskId });
+      return r.code === status.FAILED_PRECONDITION ? r : undefined;
+    }, 10_000).catch(() => logs({ task: taskId }));
     expect(after).toMatchObject({ code: status.FAILED_PRECONDITION, details: `node ${nodeId} (pi-attic) is disconnected; logs are on that machine` });
   });
 });

@@ -31,41 +31,11 @@
 # shellcheck disable=SC2016 # the backticks in --query strings are JMESPath literals, not command substitution
 set -euo pipefail
 
-: "${ECS_ENDPOINT:?ECS_ENDPOINT: the ECS endpoint, https://HOST:PORT}"
-AWS_CLI=${AWS_CLI:-/usr/bin/aws}
-IMAGE=${IMAGE:-berth-test/busybox:1}
-CLUSTER=${CLUSTER:-default}
+SCRIPT_TAG=deploy-flow
+# shellcheck source=ecs-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ecs-common.sh"
 SERVICE=${SERVICE:-deploy-app}
-WAIT_TIMEOUT=${WAIT_TIMEOUT:-300}
 DEPLOY_TIMEOUT=${DEPLOY_TIMEOUT:-240}
-PYTHON=${PYTHON:-python3}
-export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-local}
-export AWS_PAGER=""
-export IMAGE
-FIXTURES=${FIXTURES:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../fixtures/ecs" && pwd)}
-TEMP_WORK=''
-if [[ -z "${WORK_DIR:-}" ]]; then
-  WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ecs-deploy-flow.XXXXXX")
-  TEMP_WORK=$WORK_DIR
-fi
-mkdir -p "$WORK_DIR"
-
-STARTED=$SECONDS
-log() { printf '[deploy-flow +%3ds] %s\n' "$((SECONDS - STARTED))" "$*"; }
-fail() { printf '[deploy-flow +%3ds] FAIL: %s\n' "$((SECONDS - STARTED))" "$*" >&2; exit 1; }
-ecs() { "$AWS_CLI" --endpoint-url "$ECS_ENDPOINT" --cli-connect-timeout 10 --cli-read-timeout 60 ecs "$@"; }
-wait_for() {
-  local what=$1; shift
-  local t0=$SECONDS
-  if ! timeout "$WAIT_TIMEOUT" "$AWS_CLI" --endpoint-url "$ECS_ENDPOINT" ecs wait "$what" --cluster "$CLUSTER" "$@"; then
-    fail "aws ecs wait $what $* did not succeed within ${WAIT_TIMEOUT}s"
-  fi
-  log "wait $what: ok after $((SECONDS - t0))s"
-}
-expect() {
-  [[ "$2" == "$3" ]] || fail "$1: got '$2', want '$3'"
-  log "$1: $2"
-}
 svc() { ecs describe-services --cluster "$CLUSTER" --services "$SERVICE" "$@"; }
 
 SERVICE_CREATED=0

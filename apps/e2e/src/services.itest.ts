@@ -178,7 +178,8 @@ describe.runIf(run)('services on the real engine', () => {
     const s = await steady('web', (x) => x.taskDefinition.endsWith(good) && x.events.some((e) => e.message.startsWith('(service web) rolling back to deployment')));
     const messages = s.events.map((e) => e.message);
     expect(messages).toContainEqual(expect.stringMatching(/^\(service web\) \(deployment ecs-svc\/\d+\) deployment failed: tasks failed to start\.$/));
-    expect(s.deployments[0]!.rolloutStateReason).toMatch(/^ECS deployment ecs-svc\/\d+ completed\.$/);
+    // The completed rollback still says what it rolled back from (ECS ListServiceDeployments: ROLLBACK_SUCCESSFUL).
+    expect(s.deployments[0]!.rolloutStateReason).toMatch(/^ECS deployment ecs-svc\/\d+ completed \(rolled back to deployment ecs-svc\/\d+ after deployment ecs-svc\/\d+ failed\)\.$/);
     expect(s.runningCount).toBe(4);
   });
 
