@@ -8,6 +8,10 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // postgres.js reads array types on each new connection without catching a failure; a database cut at that
+    // moment is an unhandled rejection (harmless: the connection retries; the control plane's main.ts lets it
+    // pass, see isTypeFetchCutOff in @berth/store). Any other unhandled error still fails the run.
+    onUnhandledError: (e) => !(typeof (e as { query?: unknown }).query === 'string' && String((e as { query?: unknown }).query).includes('pg_catalog.pg_type') && /^(CONNECTION_|ECONN|EPIPE|ETIMEDOUT)/.test(String((e as { code?: unknown }).code))),
     reporters: ['default', ['json', { outputFile: '.test-results/integration.json' }]],
   },
 });

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BERTH_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@berth/proto';
-import type { EmbeddedStoreFiles } from '@berth/store';
+import { isTypeFetchCutOff, type EmbeddedStoreFiles } from '@berth/store';
 import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT } from '@berth/transport';
 import { pino } from 'pino';
 import { startControlPlane } from './server.js';
@@ -130,6 +130,13 @@ async function main(): Promise<void> {
   if (!(Number.isInteger(allowance) && allowance >= 0 && allowance <= 3600)) fail(`--reconnect-allowance: must be 0-3600 seconds, got ${args['reconnect-allowance']}`);
   const log = pino({ level: args['log-level'] ?? env.BERTH_LOG_LEVEL ?? 'info', base: { component: 'control-plane' }, redact: { paths: ['secrets', '*.secrets', '*.*.secrets', 'value', '*.value'], censor: '[redacted]' } });
   const listen = args.listen ?? env.BERTH_LISTEN ?? '0.0.0.0';
+  // A Postgres connection cut while postgres.js reads its types is a rejection nothing awaits (upstream);
+  // it must not end the control plane. Any other unhandled rejection still does, as Node's default.
+  process.on('unhandledRejection', (reason) => {
+    if (isTypeFetchCutOff(reason)) return void log.warn({ reason: (reason as Error).message }, 'a database connection was cut while it opened; it is retried');
+    log.fatal({ err: reason }, 'unhandled rejection');
+    process.exit(1);
+  });
   const ecsPortArg = args['ecs-port'] ?? env.BERTH_ECS_PORT ?? String(DEFAULT_ECS_PORT);
   const ecsPort = ecsPortArg === 'off' ? undefined : port('ecs-port', ecsPortArg);
   const ecsRate = Number(args['ecs-rate-limit'] ?? '100');

@@ -53,3 +53,16 @@ describe('database availability', () => {
     }
   });
 });
+
+describe('isTypeFetchCutOff', () => {
+  it('recognises postgres.js type reads cut off by a closed connection, nothing else', async () => {
+    const { isTypeFetchCutOff } = await import('./availability.js');
+    const query = '\n      select b.oid, b.typarray\n      from pg_catalog.pg_type a\n';
+    expect(isTypeFetchCutOff(Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED', query }))).toBe(true);
+    expect(isTypeFetchCutOff(Object.assign(new Error('x'), { code: 'ECONNRESET', query }))).toBe(true);
+    expect(isTypeFetchCutOff(Object.assign(new Error('x'), { code: 'CONNECTION_CLOSED', query: 'SELECT * FROM tasks' }))).toBe(false);
+    expect(isTypeFetchCutOff(Object.assign(new Error('x'), { code: '42P01', query }))).toBe(false);
+    expect(isTypeFetchCutOff(new Error('boom'))).toBe(false);
+    expect(isTypeFetchCutOff(undefined)).toBe(false);
+  });
+});

@@ -85,3 +85,15 @@ export function isConnectionLost(err: unknown): boolean {
   const code = typeof e.code === 'string' ? e.code : '';
   return ['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03'].includes(code) || code.startsWith(CONNECTION_EXCEPTION_CLASS);
 }
+
+/**
+ * postgres.js 3.4.9 reads the array types on every new connection without
+ * catching the query's failure: when the server goes away right then, the
+ * rejection is unhandled (nothing awaits it). It is harmless (the connection
+ * is gone and a new one retries), but Node ends a process on an unhandled
+ * rejection; the control plane's handler recognises it with this.
+ */
+export function isTypeFetchCutOff(err: unknown): boolean {
+  const e = err as { code?: unknown; query?: unknown } | null;
+  return !!e && typeof e === 'object' && typeof e.query === 'string' && e.query.includes('pg_catalog.pg_type') && typeof e.code === 'string' && /^(CONNECTION_|ECONN|EPIPE|ETIMEDOUT)/.test(e.code);
+}
