@@ -60,7 +60,7 @@ function parseJson(json: string, what: string): unknown {
   }
 }
 
-/** ECS Service JSON (describe-services shape), timestamps as ISO strings. */
+/** ECS Service JSON (describe-services shape); times are Dates (ISO strings once JSON.stringify'd, epoch seconds through toWire). */
 export type ServiceView = Record<string, unknown>;
 
 async function activeTaskDefinition(ctx: AppContext, ref: string): Promise<string> {
@@ -249,7 +249,7 @@ export async function describeMany(ctx: AppContext, q: Queryable, cluster: strin
 }
 
 /** Times stay Dates: JSON.stringify writes them as ISO strings (the gRPC API), the ECS endpoint as epoch seconds. */
-const iso = (d: Date | null | undefined) => d ?? undefined;
+const time = (d: Date | null | undefined) => d ?? undefined;
 
 export function toServiceView(
   ctx: AppContext,
@@ -285,14 +285,14 @@ export function toServiceView(
       pendingCount: sum('pending', d.id),
       runningCount: sum('running', d.id),
       failedTasks: d.failedTasks,
-      createdAt: iso(d.createdAt),
-      updatedAt: iso(d.updatedAt),
+      createdAt: time(d.createdAt),
+      updatedAt: time(d.updatedAt),
       launchType: 'EC2',
       rolloutState: d.rolloutState,
       rolloutStateReason: d.rolloutStateReason,
     })),
-    events: events.map((e) => ({ id: String(e.id), createdAt: iso(e.at), message: e.message })),
-    createdAt: iso(r.createdAt),
+    events: events.map((e) => ({ id: String(e.id), createdAt: time(e.at), message: e.message })),
+    createdAt: time(r.createdAt),
     deploymentController: { type: 'ECS' },
   };
 }
