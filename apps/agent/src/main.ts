@@ -329,13 +329,15 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    clearInterval(heartbeat);
+    // With --drain the heartbeat goes on until the containers are stopped: a drain longer than the
+    // node-lost grace (a task's stopTimeout can be longer) must not get the node declared lost.
+    if (!cfg.drain) clearInterval(heartbeat);
     statsSampler.stop();
     logStreamer.cancelAll();
     const drained = cfg.drain
       ? (log.info({ signal }, 'stopping the agent and, with --drain, its containers'), engine.drain().then(flush, (err) => log.error({ err }, 'drain failed; containers may still run')))
       : (log.info({ signal }, 'stopping the agent; containers keep running'), engine.stop(), Promise.resolve());
-    drained.finally(() => session.stop().finally(() => process.exit(0)));
+    drained.finally(() => (clearInterval(heartbeat), session.stop().finally(() => process.exit(0))));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
