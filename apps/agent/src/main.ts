@@ -246,6 +246,8 @@ async function main(): Promise<void> {
           labels: cfg.labels,
           inventory: found,
           appliedGeneration: state.generation,
+          // Where other nodes' proxies reach this node's published ports (empty: bound to every address).
+          address: cfg.bindIp === '0.0.0.0' || cfg.bindIp === '::' ? '' : cfg.bindIp,
         };
       },
       onWelcome: (w) => {

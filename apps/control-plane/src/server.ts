@@ -10,6 +10,7 @@ import { NodeLivenessController } from './controllers/node-liveness.js';
 import { PlacementController, type PlacementSettings } from './controllers/placement-controller.js';
 import { DEFAULT_EVENT_RETENTION_MS, DEFAULT_TASK_RETENTION_MS, Pruner } from './controllers/pruner.js';
 import { ServiceController, type ServiceControllerSettings } from './controllers/service-controller.js';
+import { TrafficController } from './controllers/traffic-controller.js';
 import { loadKeyring, type Keyring } from './secrets/keyring.js';
 import { defaultServerNames, loadOrCreatePki, type ClusterPki } from './pki/cluster-pki.js';
 import { resealSecrets } from './services/secrets.js';
@@ -100,6 +101,7 @@ export interface ControlPlane {
   pruner: Pruner;
   placement: PlacementController;
   services: ServiceController;
+  traffic: TrafficController;
   keyring: Keyring;
   /** The cluster PKI when TLS is on. */
   pki?: ClusterPki;
@@ -123,7 +125,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const pki = o.tls ? loadOrCreatePki({ dataDir: o.dataDir, keyring, names: [...defaultServerNames(o.listen), ...(o.tlsNames ?? [])], log }) : undefined;
   const sessions = new SessionRegistry();
   // Made below (it needs ctx); ctx's hook reaches it through this holder.
-  const controllers: { placement?: PlacementController; services?: ServiceController } = {};
+  const controllers: { placement?: PlacementController; services?: ServiceController; traffic?: TrafficController } = {};
   const ctx: AppContext = {
     db,
     arn: o.arn ?? DEFAULT_ARN_CONTEXT,
@@ -136,10 +138,13 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     endSession: (nodeId, reason) => void sessions.get(nodeId)?.fail(status.PERMISSION_DENIED, reason),
     nodesChanged: (ids) => {
       sessions.nodesChanged(ids);
+      // A task asked to stop drains from its load balancers first.
+      controllers.traffic?.taskStatusChanged();
       // Capacity may have appeared (a task stopped, a node came back): waiting tasks get a look.
       controllers.placement?.trigger();
     },
     credentialsChanged: (id) => ecs?.keys.forget(id),
+    trafficChanged: () => controllers.traffic?.kick(),
     servicesChanged: (cluster, names) => {
       if (!controllers.services) return;
       if (names) for (const n of names) controllers.services.enqueue(cluster, n);
@@ -256,6 +261,10 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const services = new ServiceController(ctx, o.services);
   controllers.services = services;
   services.start();
+  const traffic = new TrafficController(ctx, sessions);
+  controllers.traffic = traffic;
+  ctx.traffic = traffic;
+  traffic.start();
 
   return {
     grpcPort,
@@ -267,12 +276,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     pruner,
     placement,
     services,
+    traffic,
     keyring,
     pki,
     bootstrapToken,
     close: async () => {
       clearInterval(resync);
       services.stop();
+      traffic.stop();
       metrics.stop();
       liveness.stop();
       pruner.stop();

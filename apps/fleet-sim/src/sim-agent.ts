@@ -139,6 +139,7 @@ export class SimAgent {
         .filter(([, t]) => t.status !== 'STOPPED')
         .flatMap(([taskId, t]) => t.containers.map((name) => ({ taskId, containerName: name, runtimeId: runtimeId(taskId, name), state: t.status === 'RUNNING' ? 'running' : 'created', exitCode: undefined }))),
       appliedGeneration: this.appliedGeneration,
+      address: '',
       facts: {
         hostname: this.o.hostname,
         os: 'linux',

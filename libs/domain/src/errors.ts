@@ -38,7 +38,20 @@ export type ErrorCode =
   | 'resource-not-found'
   | 'cluster-contains-services'
   | 'cluster-contains-tasks'
-  | 'cluster-contains-nodes';
+  | 'cluster-contains-nodes'
+  // ELBv2
+  | 'load-balancer-not-found'
+  | 'target-group-not-found'
+  | 'listener-not-found'
+  | 'rule-not-found'
+  | 'duplicate-load-balancer-name'
+  | 'duplicate-target-group-name'
+  | 'duplicate-listener'
+  | 'priority-in-use'
+  | 'resource-in-use'
+  | 'invalid-target'
+  | 'operation-not-permitted'
+  | 'invalid-configuration';
 
 export class BerthError extends Error {
   code?: ErrorCode;

@@ -10,3 +10,5 @@ export * from './task-health.js';
 export * from './service.js';
 export * from './secrets.js';
 export * from './join-token.js';
+export * from './load-balancing.js';
+export * from './proxy-snapshot.js';

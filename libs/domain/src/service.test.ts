@@ -41,8 +41,19 @@ describe('parseCreateService', () => {
       loadBalancers: [{ targetGroupArn: 'arn:x', containerName: 'web', containerPort: 80 }],
       deploymentConfiguration: { alarms: { alarmNames: ['a'], enable: true, rollback: true } },
     });
-    expect(warnings.map((w) => w.split(':')[0])).toEqual(['deploymentConfiguration.alarms', 'launchType', 'networkConfiguration', 'loadBalancers']);
+    expect(warnings.map((w) => w.split(':')[0])).toEqual(['deploymentConfiguration.alarms', 'launchType', 'networkConfiguration']);
     expect(spec.kept.launchType).toBe('FARGATE');
+    expect(spec.loadBalancers).toEqual([{ targetGroupArn: 'arn:x', containerName: 'web', containerPort: 80 }]);
+  });
+  it('checks loadBalancers as ECS does, every problem at once', () => {
+    expect(() =>
+      parseCreateService({
+        serviceName: 'web',
+        taskDefinition: 'web',
+        desiredCount: 1,
+        loadBalancers: [{ loadBalancerName: 'classic', containerName: 'web', containerPort: 80 }, { targetGroupArn: 'arn:tg', containerName: '', containerPort: 70000, port: 1 }],
+      }),
+    ).toThrow(/loadBalancers\[0\]\.targetGroupArn: is required: Classic Load Balancers[\s\S]*loadBalancers\[1\]\.port: is not a load balancer field[\s\S]*loadBalancers\[1\]\.containerName: is required[\s\S]*loadBalancers\[1\]\.containerPort: is required, 1-65535/);
   });
   it('accepts describe-services output, read-only fields ignored, cluster from clusterArn', () => {
     const out = parseCreateService({

@@ -43,10 +43,20 @@ export interface ServiceSpec extends ServicePlacement {
   schedulingStrategy: SchedulingStrategyName;
   deploymentConfiguration: DeploymentConfiguration;
   healthCheckGracePeriodSeconds: number;
+  /** ECS's loadBalancers: each task's container port is a target of these target groups (resolved by the control plane). */
+  loadBalancers?: ServiceLoadBalancer[];
   tags: { key: string; value?: string }[];
   clientToken?: string;
   /** Fields accepted but not acted on, kept so describe shows them back. */
   kept: Record<string, unknown>;
+}
+
+/** ECS's LoadBalancer shape (a target group, the container and its port). */
+export interface ServiceLoadBalancer {
+  targetGroupArn: string;
+  containerName: string;
+  containerPort: number;
+  loadBalancerName?: string;
 }
 
 export interface ParsedCreateService {
@@ -64,6 +74,7 @@ export interface ServiceUpdate {
   placementConstraints?: ServicePlacement['placementConstraints'];
   placementStrategy?: ServicePlacement['placementStrategy'];
   healthCheckGracePeriodSeconds?: number;
+  loadBalancers?: ServiceLoadBalancer[];
   forceNewDeployment: boolean;
   kept: Record<string, unknown>;
 }
@@ -88,7 +99,6 @@ const SERVICE_AWS_ONLY: Record<string, string> = {
   platformVersion: 'Fargate platform versions do not apply',
   role: 'there is no IAM; the service needs no role',
   networkConfiguration: 'subnets and security groups do not apply; the task definition\'s networkMode decides',
-  loadBalancers: 'not applied by this Berth version (load balancing comes later)',
   serviceRegistries: 'not applied by this Berth version (service discovery comes later)',
   enableECSManagedTags: 'tags are kept on the service only',
   propagateTags: 'tags are kept on the service only',
@@ -203,6 +213,47 @@ function parseTags(v: unknown, ctx: Ctx): ServiceSpec['tags'] {
   return out;
 }
 
+/** ECS's loadBalancers list: shapes and ECS's rules (a target group ARN, a container and its port; classic ELBs do not apply). */
+function parseLoadBalancers(v: unknown, ctx: Ctx): ServiceLoadBalancer[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) {
+    ctx.errors.push({ path: 'loadBalancers', rule: 'must be an array of {targetGroupArn, containerName, containerPort}', value: v });
+    return undefined;
+  }
+  const out: ServiceLoadBalancer[] = [];
+  const seen = new Set<string>();
+  v.forEach((lb, i) => {
+    const at = `loadBalancers[${i}]`;
+    if (!isObject(lb)) return void ctx.errors.push({ path: at, rule: 'must be an object', value: lb });
+    for (const key of Object.keys(lb)) {
+      if (!['targetGroupArn', 'loadBalancerName', 'containerName', 'containerPort'].includes(key)) ctx.errors.push({ path: `${at}.${key}`, rule: 'is not a load balancer field' });
+    }
+    let ok = true;
+    if (typeof lb.targetGroupArn !== 'string' || lb.targetGroupArn.length === 0) {
+      ok = false;
+      ctx.errors.push({
+        path: `${at}.targetGroupArn`,
+        rule: typeof lb.loadBalancerName === 'string' ? 'is required: Classic Load Balancers (loadBalancerName alone) do not apply; create a target group and name it here' : 'is required',
+        value: lb.targetGroupArn,
+      });
+    }
+    if (typeof lb.containerName !== 'string' || lb.containerName.length === 0) ok = !ctx.errors.push({ path: `${at}.containerName`, rule: 'is required', value: lb.containerName });
+    if (!isInt(lb.containerPort) || lb.containerPort < 1 || lb.containerPort > 65535) ok = !ctx.errors.push({ path: `${at}.containerPort`, rule: 'is required, 1-65535', value: lb.containerPort });
+    if (!ok) return;
+    const k = `${lb.targetGroupArn}|${lb.containerName}|${lb.containerPort}`;
+    if (seen.has(k)) return void ctx.errors.push({ path: at, rule: 'the same target group, container and port appear twice' });
+    seen.add(k);
+    out.push({
+      targetGroupArn: lb.targetGroupArn as string,
+      containerName: lb.containerName as string,
+      containerPort: lb.containerPort as number,
+      ...(typeof lb.loadBalancerName === 'string' ? { loadBalancerName: lb.loadBalancerName } : {}),
+    });
+  });
+  if (v.length > 5) ctx.errors.push({ path: 'loadBalancers', rule: 'at most 5 per service (ECS\'s limit)', value: v.length });
+  return out;
+}
+
 function checkDeploymentController(v: unknown, ctx: Ctx): void {
   if (v === undefined || v === null) return;
   if (!isObject(v) || (v.type !== undefined && v.type !== 'ECS')) {
@@ -278,6 +329,7 @@ export function parseCreateService(input: unknown): ParsedCreateService {
   if (scheduling === 'DAEMON' && placementStrategy.length > 0) ctx.errors.push({ path: 'placementStrategy', rule: 'cannot be used with a DAEMON service (it runs on every matching node)' });
   const grace = intField(doc, 'healthCheckGracePeriodSeconds', 'healthCheckGracePeriodSeconds', 0, 2_147_483_647, ctx) ?? 0;
   const tags = parseTags(doc.tags, ctx);
+  const loadBalancers = parseLoadBalancers(doc.loadBalancers, ctx) ?? [];
   if (doc.clientToken !== undefined && (typeof doc.clientToken !== 'string' || doc.clientToken.length > 36)) {
     ctx.errors.push({ path: 'clientToken', rule: 'must be a string of at most 36 characters', value: doc.clientToken });
   }
@@ -294,6 +346,7 @@ export function parseCreateService(input: unknown): ParsedCreateService {
       placementConstraints,
       placementStrategy,
       healthCheckGracePeriodSeconds: grace,
+      ...(loadBalancers.length > 0 ? { loadBalancers } : {}),
       tags,
       ...(typeof doc.clientToken === 'string' ? { clientToken: doc.clientToken } : {}),
       kept,
@@ -327,6 +380,7 @@ export function parseUpdateService(input: unknown): ParsedUpdateService {
     placementConstraints: parsePlacementList(input.placementConstraints, 'placementConstraints', ctx),
     placementStrategy: parsePlacementList(input.placementStrategy, 'placementStrategy', ctx),
     healthCheckGracePeriodSeconds: intField(input, 'healthCheckGracePeriodSeconds', 'healthCheckGracePeriodSeconds', 0, 2_147_483_647, ctx),
+    loadBalancers: parseLoadBalancers(input.loadBalancers, ctx),
     forceNewDeployment: input.forceNewDeployment === true,
     kept: keepAwsOnly(input, ctx),
   };

@@ -15,6 +15,7 @@ describe('contract', () => {
           labels: { zone: 'attic' },
           inventory: [{ taskId: 't1', containerName: 'web', runtimeId: 'abc', state: 'running', exitCode: undefined }],
           appliedGeneration: 7,
+          address: '127.0.0.2',
           facts: undefined,
         },
       },

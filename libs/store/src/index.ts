@@ -15,3 +15,4 @@ export * from './secrets.js';
 export * from './join.js';
 export * from './api-tokens.js';
 export * from './tags.js';
+export * from './traffic.js';

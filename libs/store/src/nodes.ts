@@ -1,7 +1,7 @@
 import type { Queryable } from './database.js';
 import type { NodeRecord, NodeUsage } from './records.js';
 
-const COLUMNS = 'id, cluster, hostname, status, agent_connected, agent_version, protocol_version, facts, labels, registered_cpu, registered_memory, desired_generation, acked_generation, session_id, usage, last_heartbeat_at, registered_at, disconnected_at, attributes';
+const COLUMNS = 'id, cluster, hostname, status, agent_connected, agent_version, protocol_version, facts, labels, registered_cpu, registered_memory, desired_generation, acked_generation, session_id, usage, last_heartbeat_at, registered_at, disconnected_at, attributes, address';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toNode(r: any): NodeRecord {
@@ -25,11 +25,14 @@ function toNode(r: any): NodeRecord {
     registeredAt: r.registered_at,
     disconnectedAt: r.disconnected_at,
     attributes: r.attributes,
+    address: r.address ?? '',
   };
 }
 
 export type NodeRegistration = Pick<NodeRecord, 'id' | 'cluster' | 'agentVersion' | 'protocolVersion' | 'facts' | 'labels' | 'registeredCpu' | 'registeredMemory'> & {
   sessionId: string;
+  /** The address other nodes reach this one at (empty: unknown). */
+  address?: string;
 };
 
 /**
@@ -39,14 +42,14 @@ export type NodeRegistration = Pick<NodeRecord, 'id' | 'cluster' | 'agentVersion
 export async function upsertNode(q: Queryable, n: NodeRegistration): Promise<NodeRecord> {
   const [r] = await q`
     INSERT INTO nodes (id, cluster, hostname, agent_connected, agent_version, protocol_version, facts, labels,
-                       registered_cpu, registered_memory, session_id)
+                       registered_cpu, registered_memory, session_id, address)
     VALUES (${n.id}, ${n.cluster}, ${n.facts.hostname}, true, ${n.agentVersion}, ${n.protocolVersion},
-            ${q.json(n.facts as never)}, ${q.json(n.labels)}, ${n.registeredCpu}, ${n.registeredMemory}, ${n.sessionId})
+            ${q.json(n.facts as never)}, ${q.json(n.labels)}, ${n.registeredCpu}, ${n.registeredMemory}, ${n.sessionId}, ${n.address ?? ''})
     ON CONFLICT (id) DO UPDATE SET
       hostname = EXCLUDED.hostname, agent_connected = true, agent_version = EXCLUDED.agent_version,
       protocol_version = EXCLUDED.protocol_version, facts = EXCLUDED.facts, labels = EXCLUDED.labels,
       registered_cpu = EXCLUDED.registered_cpu, registered_memory = EXCLUDED.registered_memory,
-      session_id = EXCLUDED.session_id, disconnected_at = NULL,
+      session_id = EXCLUDED.session_id, disconnected_at = NULL, address = EXCLUDED.address,
       updated_at = now()
     RETURNING ${q.unsafe(COLUMNS)}`;
   return toNode(r);

@@ -55,6 +55,8 @@ export interface NodeRecord {
   disconnectedAt: Date | null;
   /** Put by operators (ECS PutAttributes); labels come from the agent. */
   attributes: Record<string, string>;
+  /** The address other nodes and the proxies reach this node's published ports at ('' when unknown). */
+  address: string;
 }
 
 export interface TaskDefinitionRecord {

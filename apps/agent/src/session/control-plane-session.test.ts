@@ -53,7 +53,7 @@ describe('ControlPlaneSession', () => {
     const session = new ControlPlaneSession(
       cp.target,
       {
-        hello: async (): Promise<Hello> => ({ protocolVersion: 1, minProtocolVersion: 1, agentVersion: version, nodeId: 'n-1', cluster: 'default', facts: undefined, labels: {}, inventory: [], appliedGeneration: 0 }),
+        hello: async (): Promise<Hello> => ({ protocolVersion: 1, minProtocolVersion: 1, agentVersion: version, nodeId: 'n-1', cluster: 'default', facts: undefined, labels: {}, inventory: [], appliedGeneration: 0, address: '' }),
         onWelcome: () => events.push('welcome'),
         onDesiredState: () => undefined,
         onDisconnected: () => events.push('disconnected'),

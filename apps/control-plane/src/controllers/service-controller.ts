@@ -267,7 +267,9 @@ export class ServiceController {
     const frozen = primary.rolloutState === 'FAILED';
 
     const draining = new Set(nodes.filter((n) => n.status === 'DRAINING').map((n) => n.id));
-    const views: ServiceTaskView[] = tasks.map((t) => taskView(t));
+    // Load-balanced tasks are healthy once their targets are too (as ECS counts them).
+    const balanced = ctx.traffic?.balanced(cluster, group) ? ctx.traffic : undefined;
+    const views: ServiceTaskView[] = tasks.map((t) => withTargetHealth(taskView(t), balanced?.targetHealth(t.id), balanced !== undefined));
     const plan = reconcileService({
       strategy: spec.schedulingStrategy,
       desiredCount: desired,
@@ -571,4 +573,13 @@ function taskView(t: TaskRecord): ServiceTaskView {
     startedAtMs: t.startedAt?.getTime() ?? null,
     createdAtMs: t.createdAt.getTime(),
   };
+}
+
+/** A task's view with its targets' health: unhealthy if either says so, healthy once both do. */
+function withTargetHealth(v: ServiceTaskView, target: 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN' | undefined, balanced: boolean): ServiceTaskView {
+  if (!balanced) return v;
+  const container = v.healthChecked ? v.health : 'HEALTHY';
+  const t = target ?? 'UNKNOWN';
+  const health = container === 'UNHEALTHY' || t === 'UNHEALTHY' ? 'UNHEALTHY' : container === 'HEALTHY' && t === 'HEALTHY' ? 'HEALTHY' : 'UNKNOWN';
+  return { ...v, health, healthChecked: true };
 }

@@ -24,7 +24,7 @@ export class EcsError extends Error {
 export const ecsError = (type: string, message: string, status = 400) => new EcsError(type, message, status);
 
 /** Codes the application services attach -> ECS's specific exceptions. */
-const CODE_TO_EXCEPTION: Record<ErrorCode, string> = {
+const CODE_TO_EXCEPTION: Partial<Record<ErrorCode, string>> = {
   'cluster-not-found': 'ClusterNotFoundException',
   'service-not-found': 'ServiceNotFoundException',
   'service-not-active': 'ServiceNotActiveException',
@@ -36,6 +36,8 @@ const CODE_TO_EXCEPTION: Record<ErrorCode, string> = {
   'cluster-contains-services': 'ClusterContainsServicesException',
   'cluster-contains-tasks': 'ClusterContainsTasksException',
   'cluster-contains-nodes': 'ClusterContainsContainerInstancesException',
+  // ECS's answer to a target group it cannot use.
+  'target-group-not-found': 'InvalidParameterException',
 };
 
 const KIND_TO_EXCEPTION = {

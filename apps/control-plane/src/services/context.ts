@@ -1,5 +1,5 @@
 import type { ArnContext, Clock, Random } from '@berth/domain';
-import type { Database } from '@berth/store';
+import type { Database, TaskRecord } from '@berth/store';
 import type { Logger } from 'pino';
 import type { Keyring } from '../secrets/keyring.js';
 import type { ClusterPki } from '../pki/cluster-pki.js';
@@ -26,6 +26,22 @@ export interface AppContext {
   endSession?(nodeId: string, reason: string): void;
   /** Asks the service controller to look at these services of a cluster again (all of the cluster's when no names). */
   servicesChanged?(cluster: string, names?: string[]): void;
+  /** Load balancers, target groups or their targets changed: the proxies get new snapshots. */
+  trafficChanged?(): void;
+  /** The traffic controller's answers for the hot paths (absent: no load balancing). */
+  traffic?: TrafficHooks;
   /** An API credential was deleted: caches of it are dropped (the ECS endpoint's access keys). */
   credentialsChanged?(id: string): void;
+}
+
+/** What the agent sessions and the service controller ask the traffic controller. */
+export interface TrafficHooks {
+  /** A stopping task is held running while its targets drain. */
+  stopHeld(t: Pick<TaskRecord, 'id' | 'cluster' | 'group' | 'desiredStatus' | 'lastStatus' | 'stoppingAt'>): boolean;
+  /** A task's health as its targets report it (undefined: it has none). */
+  targetHealth(taskId: string): 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN' | undefined;
+  /** Whether this task group's tasks are targets of load balancers. */
+  balanced(cluster: string, group: string): boolean;
+  taskStatusChanged(): void;
+  sessionStarted(nodeId: string): void;
 }

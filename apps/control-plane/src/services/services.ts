@@ -39,6 +39,7 @@ import { checkPlacement } from './placement.js';
 import { checkTaskSecrets } from './secrets.js';
 import { resolveTaskDefinition } from './task-definitions.js';
 import { keepTags } from './tags.js';
+import { resolveServiceLoadBalancers } from './load-balancers.js';
 
 /**
  * Services in ECS's shapes: CreateService, UpdateService, DeleteService,
@@ -90,6 +91,9 @@ export async function createServiceOp(ctx: AppContext, json: string): Promise<{ 
   const parsed = parseCreateService(parseJson(json, 'service'));
   const cluster = await requireCluster(ctx, parsed.cluster);
   const spec: ServiceSpec = { ...parsed.spec, taskDefinition: await activeTaskDefinition(ctx, parsed.spec.taskDefinition) };
+  if (spec.loadBalancers?.length) {
+    spec.loadBalancers = await resolveServiceLoadBalancers(ctx, spec.loadBalancers, (await resolveTaskDefinition(ctx, spec.taskDefinition)).spec, { cluster, name: spec.serviceName });
+  }
   checkPlacementOf(spec);
   checkBounds(spec);
   const name = spec.serviceName;
@@ -120,6 +124,12 @@ export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ 
   const cluster = await requireCluster(ctx, update.cluster);
   const name = serviceName(update.service);
   const newTaskDefinition = update.taskDefinition ? await activeTaskDefinition(ctx, update.taskDefinition) : undefined;
+  // The load balancers are checked against the task definition the service will run (a new one, or its own).
+  const before = update.loadBalancers !== undefined || newTaskDefinition ? await getService(ctx.db.sql, cluster, name) : undefined;
+  const lbs = update.loadBalancers ?? before?.spec.loadBalancers ?? [];
+  const loadBalancers = before && lbs.length > 0
+    ? await resolveServiceLoadBalancers(ctx, lbs, (await resolveTaskDefinition(ctx, newTaskDefinition ?? before.spec.taskDefinition)).spec, { cluster, name })
+    : update.loadBalancers;
   const service = await ctx.db.sql.begin(async (tx) => {
     const svc = await getServiceForUpdate(tx, cluster, name);
     if (!svc) throw notFound(`service ${name} not found in cluster ${cluster}`).as('service-not-found');
@@ -141,8 +151,10 @@ export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ 
       placementConstraints: update.placementConstraints ?? cur.placementConstraints,
       placementStrategy: update.placementStrategy ?? cur.placementStrategy,
       healthCheckGracePeriodSeconds: update.healthCheckGracePeriodSeconds ?? cur.healthCheckGracePeriodSeconds,
+      ...((loadBalancers ?? cur.loadBalancers)?.length ? { loadBalancers: loadBalancers ?? cur.loadBalancers } : {}),
       kept: { ...cur.kept, ...update.kept },
     };
+    if (!next.loadBalancers?.length) delete next.loadBalancers;
     if (cur.schedulingStrategy === 'DAEMON' && next.deploymentConfiguration.maximumPercent !== 100) {
       throw invalid('deploymentConfiguration.maximumPercent: must be 100 for a DAEMON service (one task per node)');
     }
@@ -152,7 +164,9 @@ export async function updateServiceOp(ctx: AppContext, json: string): Promise<{ 
     // ECS starts a new deployment for a new task definition, new placement, or when forced.
     const placementChanged =
       JSON.stringify([cur.placementConstraints, cur.placementStrategy]) !== JSON.stringify([next.placementConstraints, next.placementStrategy]);
-    const newDeployment = update.forceNewDeployment || next.taskDefinition !== cur.taskDefinition || placementChanged;
+    // As ECS: new load balancers are a new deployment too (the tasks register with them as they start).
+    const lbChanged = JSON.stringify(cur.loadBalancers ?? []) !== JSON.stringify(next.loadBalancers ?? []);
+    const newDeployment = update.forceNewDeployment || next.taskDefinition !== cur.taskDefinition || placementChanged || lbChanged;
     const deployments = await serviceDeployments(tx, cluster, [name]);
     const primary = deployments.find((d) => d.status === 'PRIMARY');
     if (newDeployment) {

@@ -12,6 +12,8 @@ import {
   type DesiredTask,
   type Heartbeat,
   type Hello,
+  type ProxySnapshot,
+  type TargetHealth,
   type TaskStatus,
 } from '@berth/proto';
 import {
@@ -22,7 +24,9 @@ import {
   getNodeCertificate,
   isDatabaseClosed,
   saveNodeUsage,
+  saveTargetHealth,
   setAckedGeneration,
+  setProxyAck,
   type NodeRecord,
   type TaskRecord,
 } from '@berth/store';
@@ -177,6 +181,12 @@ export class AgentSession {
         return;
       case 'logs':
         return this.onLogsChunk(m.value);
+      case 'proxyAck':
+        if (m.value.error) this.log.warn({ version: m.value.version, reason: m.value.error }, 'the node could not apply its proxy snapshot; it serves the previous one');
+        await setProxyAck(this.ctx.db.sql, this.node!.id, Number(m.value.version), m.value.error);
+        return;
+      case 'targetHealth':
+        return this.onTargetHealth(m.value.targets);
       default:
         throw new ProtocolError('unknown message');
     }
@@ -217,6 +227,7 @@ export class AgentSession {
         labels: { ...identity.labels, ...h.labels },
         registeredCpu: f.registeredCpu,
         registeredMemory: f.registeredMemoryMib,
+        address: h.address,
       },
       this.sessionId,
     );
@@ -243,6 +254,24 @@ export class AgentSession {
       'agent connected',
     );
     this.pushDesiredState();
+    this.ctx.traffic?.sessionStarted(node.id);
+  }
+
+  /** The node's proxy says how its targets are: saved (replacing its last report), and traffic looks again. */
+  private async onTargetHealth(targets: TargetHealth[]): Promise<void> {
+    const reports = targets.flatMap((t) => {
+      const at = t.serverId.lastIndexOf(':');
+      const port = Number(t.serverId.slice(at + 1));
+      if (at <= 0 || !Number.isInteger(port)) return [];
+      return [{ targetGroupId: t.backendId, targetId: t.serverId.slice(0, at), port, state: t.state, reason: t.reason }];
+    });
+    await saveTargetHealth(this.ctx.db.sql, this.node!.id, reports, this.ctx.clock.now());
+    this.ctx.trafficChanged?.();
+  }
+
+  /** What the node's proxy serves (the traffic controller decides; sent as is). */
+  sendProxySnapshot(snapshot: ProxySnapshot): void {
+    this.write({ message: { $case: 'proxySnapshot', value: snapshot } });
   }
 
   /**
@@ -373,6 +402,7 @@ export class AgentSession {
             this.waitingForDatabase = undefined;
           }
           if (stopped) this.pushDesiredState();
+          if (batch.statuses.length > 0) this.ctx.traffic?.taskStatusChanged();
         },
         (err) => this.heldWriteFailed(batch, err),
       )
@@ -425,13 +455,15 @@ export class AgentSession {
           const tasks = await desiredTasksForNode(this.ctx.db.sql, node.id);
           const desired: DesiredTask[] = [];
           for (const t of tasks) {
+            // A stopping task whose targets still drain stays running on its node until they have.
+            const held = this.ctx.traffic?.stopHeld(t) ?? false;
             desired.push({
               taskId: t.id,
               taskArn: arns.task(this.ctx.arn, t.cluster, t.id),
               cluster: t.cluster,
               family: t.family,
               revision: t.revision,
-              desiredStatus: t.desiredStatus,
+              desiredStatus: held ? 'RUNNING' : t.desiredStatus,
               taskDefinitionJson: JSON.stringify(t.spec),
               ...(await this.secretsFor(t)),
             });

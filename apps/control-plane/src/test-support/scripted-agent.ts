@@ -87,6 +87,7 @@ export const hello = (over: Partial<Hello> = {}): Hello => ({
   labels: { room: 'attic' },
   inventory: [],
   appliedGeneration: 0,
+  address: '',
   facts: {
     hostname: 'pi-attic',
     os: 'linux',

@@ -10,6 +10,7 @@ import { apiTokens } from './009-api-tokens.js';
 import { apiTokenScope } from './010-api-token-scope.js';
 import { nodeLostGraceDefault } from './011-node-lost-grace-default.js';
 import { ecsApi } from './012-ecs-api.js';
+import { traffic } from './013-traffic.js';
 
 /**
  * Forward-only, numbered migrations. Append new ones; never edit an applied one.
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'api-token-scope', sql: apiTokenScope },
   { version: 11, name: 'node-lost-grace-default', sql: nodeLostGraceDefault },
   { version: 12, name: 'ecs-api', sql: ecsApi },
+  { version: 13, name: 'traffic', sql: traffic },
 ];

@@ -40,6 +40,8 @@ export interface ConnectRequest {
     | { $case: "ack"; value: DesiredStateAck }
     | { $case: "stats"; value: ContainerStatsBatch }
     | { $case: "logs"; value: LogsChunk }
+    | { $case: "proxyAck"; value: ProxySnapshotAck }
+    | { $case: "targetHealth"; value: TargetHealthReport }
     | undefined;
 }
 
@@ -50,6 +52,7 @@ export interface ConnectResponse {
     | { $case: "desiredState"; value: DesiredState }
     | { $case: "logsRequest"; value: LogsRequest }
     | { $case: "logsCancel"; value: LogsCancel }
+    | { $case: "proxySnapshot"; value: ProxySnapshot }
     | undefined;
 }
 
@@ -81,6 +84,11 @@ export interface Hello {
    * agents before 0.2 do not send it).
    */
   minProtocolVersion: number;
+  /**
+   * The address this node's published ports are reached at by other nodes and the load balancers'
+   * proxies (the agent's --bind-ip, or its --address); empty when it binds to every address.
+   */
+  address: string;
 }
 
 export interface Hello_LabelsEntry {
@@ -297,6 +305,135 @@ export interface RenewCertificateResponse {
   certPem: string;
 }
 
+/**
+ * Control plane -> agent: everything the node's proxy serves (its load balancers' listeners and the
+ * target groups they forward to), whole, with a version that only grows. The agent programs its HAProxy
+ * to match, acks the version once it is applied and keeps serving the last one while the control plane
+ * is away. An empty snapshot (no frontends) stops the proxy.
+ */
+export interface ProxySnapshot {
+  version: number;
+  frontends: ProxyFrontend[];
+  backends: ProxyBackend[];
+}
+
+/** One listener of one load balancer on this node. */
+export interface ProxyFrontend {
+  /** Stable id (the listener's id): HAProxy's frontend name. */
+  id: string;
+  /** The node address to listen on (the node's bind address; 0.0.0.0 for all). */
+  bindAddress: string;
+  port: number;
+  /** HTTP or TCP (ELB's HTTPS/TLS terminate here with a certificate; not yet). */
+  protocol: string;
+  /** Rules in priority order; the default action last. */
+  rules: ProxyRule[];
+  defaultAction:
+    | ProxyAction
+    | undefined;
+  /** ARN of the load balancer and listener, for logs and metrics. */
+  loadBalancerArn: string;
+  listenerArn: string;
+}
+
+export interface ProxyRule {
+  priority: number;
+  /** All conditions must match. Each value list matches when any of its values does. */
+  hostHeaders: string[];
+  pathPatterns: string[];
+  httpRequestMethods: string[];
+  sourceIps: string[];
+  action:
+    | ProxyAction
+    | undefined;
+  /** http-header conditions: the header (case-insensitive) matches any of its values (* and ? wildcards). */
+  httpHeaders: HeaderMatch[];
+  /** query-string conditions: "key=value" pairs ("=value" for any key), any of them present. */
+  queryStrings: string[];
+}
+
+export interface HeaderMatch {
+  name: string;
+  values: string[];
+}
+
+export interface ProxyAction {
+  /** forward, fixed-response or redirect. */
+  type: string;
+  forward: WeightedBackend[];
+  statusCode: number;
+  contentType: string;
+  messageBody: string;
+  /** redirect: the Location header (ELB's #{host}, #{path} ... already resolved where they can be). */
+  location: string;
+}
+
+export interface WeightedBackend {
+  backendId: string;
+  weight: number;
+}
+
+/** One target group. */
+export interface ProxyBackend {
+  /** Stable id (the target group's id): HAProxy's backend name. */
+  id: string;
+  /** HTTP or TCP. */
+  protocol: string;
+  /** roundrobin or leastconn (ELB's least_outstanding_requests). */
+  algorithm: string;
+  healthCheck: ProxyHealthCheck | undefined;
+  servers: ProxyServer[];
+  targetGroupArn: string;
+  slowStartSeconds: number;
+}
+
+export interface ProxyHealthCheck {
+  /** HTTP or TCP. */
+  protocol: string;
+  path: string;
+  /** 0: the traffic port. */
+  port: number;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** ELB's matcher, e.g. "200" or "200-299" or "200,302". */
+  matcher: string;
+}
+
+export interface ProxyServer {
+  /** Stable id within the backend (e.g. "127.0.0.1:32768"): HAProxy's server name. */
+  id: string;
+  address: string;
+  port: number;
+  weight: number;
+  /** active, or draining: no new connections, open ones finish. */
+  state: string;
+}
+
+/** Agent -> control plane: a ProxySnapshot version applied (or refused, with the reason). */
+export interface ProxySnapshotAck {
+  version: number;
+  error: string;
+}
+
+/**
+ * Agent -> control plane: what the node's HAProxy reports for each server, sent when a state changes
+ * and every few seconds.
+ */
+export interface TargetHealthReport {
+  targets: TargetHealth[];
+}
+
+export interface TargetHealth {
+  backendId: string;
+  serverId: string;
+  /** healthy, unhealthy, initial, draining. */
+  state: string;
+  /** HAProxy's last check result, e.g. "L7STS 503" or "L4CON connection refused". */
+  reason: string;
+}
+
 function createBaseConnectRequest(): ConnectRequest {
   return { message: undefined };
 }
@@ -321,6 +458,12 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         break;
       case "logs":
         LogsChunk.encode(message.message.value, writer.uint32(50).fork()).join();
+        break;
+      case "proxyAck":
+        ProxySnapshotAck.encode(message.message.value, writer.uint32(58).fork()).join();
+        break;
+      case "targetHealth":
+        TargetHealthReport.encode(message.message.value, writer.uint32(66).fork()).join();
         break;
     }
     return writer;
@@ -387,6 +530,22 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
             message.message = { $case: "logs", value: LogsChunk.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.message = { $case: "proxyAck", value: ProxySnapshotAck.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = { $case: "targetHealth", value: TargetHealthReport.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -415,6 +574,14 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         ? { $case: "stats", value: ContainerStatsBatch.fromJSON(object.stats) }
         : isSet(object.logs)
         ? { $case: "logs", value: LogsChunk.fromJSON(object.logs) }
+        : isSet(object.proxyAck)
+        ? { $case: "proxyAck", value: ProxySnapshotAck.fromJSON(object.proxyAck) }
+        : isSet(object.proxy_ack)
+        ? { $case: "proxyAck", value: ProxySnapshotAck.fromJSON(object.proxy_ack) }
+        : isSet(object.targetHealth)
+        ? { $case: "targetHealth", value: TargetHealthReport.fromJSON(object.targetHealth) }
+        : isSet(object.target_health)
+        ? { $case: "targetHealth", value: TargetHealthReport.fromJSON(object.target_health) }
         : undefined,
     };
   },
@@ -433,6 +600,10 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
       obj.stats = ContainerStatsBatch.toJSON(message.message.value);
     } else if (message.message?.$case === "logs") {
       obj.logs = LogsChunk.toJSON(message.message.value);
+    } else if (message.message?.$case === "proxyAck") {
+      obj.proxyAck = ProxySnapshotAck.toJSON(message.message.value);
+    } else if (message.message?.$case === "targetHealth") {
+      obj.targetHealth = TargetHealthReport.toJSON(message.message.value);
     }
     return obj;
   },
@@ -479,6 +650,18 @@ export const ConnectRequest: MessageFns<ConnectRequest> = {
         }
         break;
       }
+      case "proxyAck": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "proxyAck", value: ProxySnapshotAck.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "targetHealth": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "targetHealth", value: TargetHealthReport.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -502,6 +685,9 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         break;
       case "logsCancel":
         LogsCancel.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
+      case "proxySnapshot":
+        ProxySnapshot.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -552,6 +738,14 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
             message.message = { $case: "logsCancel", value: LogsCancel.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "proxySnapshot", value: ProxySnapshot.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -580,6 +774,10 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         ? { $case: "logsCancel", value: LogsCancel.fromJSON(object.logsCancel) }
         : isSet(object.logs_cancel)
         ? { $case: "logsCancel", value: LogsCancel.fromJSON(object.logs_cancel) }
+        : isSet(object.proxySnapshot)
+        ? { $case: "proxySnapshot", value: ProxySnapshot.fromJSON(object.proxySnapshot) }
+        : isSet(object.proxy_snapshot)
+        ? { $case: "proxySnapshot", value: ProxySnapshot.fromJSON(object.proxy_snapshot) }
         : undefined,
     };
   },
@@ -594,6 +792,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       obj.logsRequest = LogsRequest.toJSON(message.message.value);
     } else if (message.message?.$case === "logsCancel") {
       obj.logsCancel = LogsCancel.toJSON(message.message.value);
+    } else if (message.message?.$case === "proxySnapshot") {
+      obj.proxySnapshot = ProxySnapshot.toJSON(message.message.value);
     }
     return obj;
   },
@@ -628,6 +828,12 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         }
         break;
       }
+      case "proxySnapshot": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "proxySnapshot", value: ProxySnapshot.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -644,6 +850,7 @@ function createBaseHello(): Hello {
     inventory: [],
     appliedGeneration: 0,
     minProtocolVersion: 0,
+    address: "",
   };
 }
 
@@ -675,6 +882,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.minProtocolVersion !== 0) {
       writer.uint32(72).uint32(message.minProtocolVersion);
+    }
+    if (message.address !== "") {
+      writer.uint32(82).string(message.address);
     }
     return writer;
   },
@@ -767,6 +977,14 @@ export const Hello: MessageFns<Hello> = {
             message.minProtocolVersion = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -825,6 +1043,7 @@ export const Hello: MessageFns<Hello> = {
         : isSet(object.min_protocol_version)
         ? globalThis.Number(object.min_protocol_version)
         : 0,
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
     };
   },
 
@@ -863,6 +1082,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.minProtocolVersion !== 0) {
       obj.minProtocolVersion = Math.round(message.minProtocolVersion);
     }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
     return obj;
   },
 
@@ -890,6 +1112,7 @@ export const Hello: MessageFns<Hello> = {
     message.inventory = object.inventory?.map((e) => InventoryContainer.fromPartial(e)) || [];
     message.appliedGeneration = object.appliedGeneration ?? 0;
     message.minProtocolVersion = object.minProtocolVersion ?? 0;
+    message.address = object.address ?? "";
     return message;
   },
 };
@@ -3978,6 +4201,1679 @@ export const RenewCertificateResponse: MessageFns<RenewCertificateResponse> = {
   fromPartial<I extends Exact<DeepPartial<RenewCertificateResponse>, I>>(object: I): RenewCertificateResponse {
     const message = createBaseRenewCertificateResponse();
     message.certPem = object.certPem ?? "";
+    return message;
+  },
+};
+
+function createBaseProxySnapshot(): ProxySnapshot {
+  return { version: 0, frontends: [], backends: [] };
+}
+
+export const ProxySnapshot: MessageFns<ProxySnapshot> = {
+  encode(message: ProxySnapshot, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    for (const v of message.frontends) {
+      ProxyFrontend.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.backends) {
+      ProxyBackend.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxySnapshot {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxySnapshot();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frontends.push(ProxyFrontend.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.backends.push(ProxyBackend.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxySnapshot {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      frontends: globalThis.Array.isArray(object?.frontends)
+        ? object.frontends.map((e: any) => ProxyFrontend.fromJSON(e))
+        : [],
+      backends: globalThis.Array.isArray(object?.backends)
+        ? object.backends.map((e: any) => ProxyBackend.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ProxySnapshot): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.frontends?.length) {
+      obj.frontends = message.frontends.map((e) => ProxyFrontend.toJSON(e));
+    }
+    if (message.backends?.length) {
+      obj.backends = message.backends.map((e) => ProxyBackend.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxySnapshot>, I>>(base?: I): ProxySnapshot {
+    return ProxySnapshot.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxySnapshot>, I>>(object: I): ProxySnapshot {
+    const message = createBaseProxySnapshot();
+    message.version = object.version ?? 0;
+    message.frontends = object.frontends?.map((e) => ProxyFrontend.fromPartial(e)) || [];
+    message.backends = object.backends?.map((e) => ProxyBackend.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProxyFrontend(): ProxyFrontend {
+  return {
+    id: "",
+    bindAddress: "",
+    port: 0,
+    protocol: "",
+    rules: [],
+    defaultAction: undefined,
+    loadBalancerArn: "",
+    listenerArn: "",
+  };
+}
+
+export const ProxyFrontend: MessageFns<ProxyFrontend> = {
+  encode(message: ProxyFrontend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.bindAddress !== "") {
+      writer.uint32(18).string(message.bindAddress);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    if (message.protocol !== "") {
+      writer.uint32(34).string(message.protocol);
+    }
+    for (const v of message.rules) {
+      ProxyRule.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.defaultAction !== undefined) {
+      ProxyAction.encode(message.defaultAction, writer.uint32(50).fork()).join();
+    }
+    if (message.loadBalancerArn !== "") {
+      writer.uint32(58).string(message.loadBalancerArn);
+    }
+    if (message.listenerArn !== "") {
+      writer.uint32(66).string(message.listenerArn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxyFrontend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxyFrontend();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bindAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.rules.push(ProxyRule.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.defaultAction = ProxyAction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.loadBalancerArn = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.listenerArn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxyFrontend {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      bindAddress: isSet(object.bindAddress)
+        ? globalThis.String(object.bindAddress)
+        : isSet(object.bind_address)
+        ? globalThis.String(object.bind_address)
+        : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      rules: globalThis.Array.isArray(object?.rules) ? object.rules.map((e: any) => ProxyRule.fromJSON(e)) : [],
+      defaultAction: isSet(object.defaultAction)
+        ? ProxyAction.fromJSON(object.defaultAction)
+        : isSet(object.default_action)
+        ? ProxyAction.fromJSON(object.default_action)
+        : undefined,
+      loadBalancerArn: isSet(object.loadBalancerArn)
+        ? globalThis.String(object.loadBalancerArn)
+        : isSet(object.load_balancer_arn)
+        ? globalThis.String(object.load_balancer_arn)
+        : "",
+      listenerArn: isSet(object.listenerArn)
+        ? globalThis.String(object.listenerArn)
+        : isSet(object.listener_arn)
+        ? globalThis.String(object.listener_arn)
+        : "",
+    };
+  },
+
+  toJSON(message: ProxyFrontend): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.bindAddress !== "") {
+      obj.bindAddress = message.bindAddress;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.rules?.length) {
+      obj.rules = message.rules.map((e) => ProxyRule.toJSON(e));
+    }
+    if (message.defaultAction !== undefined) {
+      obj.defaultAction = ProxyAction.toJSON(message.defaultAction);
+    }
+    if (message.loadBalancerArn !== "") {
+      obj.loadBalancerArn = message.loadBalancerArn;
+    }
+    if (message.listenerArn !== "") {
+      obj.listenerArn = message.listenerArn;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxyFrontend>, I>>(base?: I): ProxyFrontend {
+    return ProxyFrontend.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxyFrontend>, I>>(object: I): ProxyFrontend {
+    const message = createBaseProxyFrontend();
+    message.id = object.id ?? "";
+    message.bindAddress = object.bindAddress ?? "";
+    message.port = object.port ?? 0;
+    message.protocol = object.protocol ?? "";
+    message.rules = object.rules?.map((e) => ProxyRule.fromPartial(e)) || [];
+    message.defaultAction = (object.defaultAction !== undefined && object.defaultAction !== null)
+      ? ProxyAction.fromPartial(object.defaultAction)
+      : undefined;
+    message.loadBalancerArn = object.loadBalancerArn ?? "";
+    message.listenerArn = object.listenerArn ?? "";
+    return message;
+  },
+};
+
+function createBaseProxyRule(): ProxyRule {
+  return {
+    priority: 0,
+    hostHeaders: [],
+    pathPatterns: [],
+    httpRequestMethods: [],
+    sourceIps: [],
+    action: undefined,
+    httpHeaders: [],
+    queryStrings: [],
+  };
+}
+
+export const ProxyRule: MessageFns<ProxyRule> = {
+  encode(message: ProxyRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.priority !== 0) {
+      writer.uint32(8).uint32(message.priority);
+    }
+    for (const v of message.hostHeaders) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.pathPatterns) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.httpRequestMethods) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.sourceIps) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.action !== undefined) {
+      ProxyAction.encode(message.action, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.httpHeaders) {
+      HeaderMatch.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.queryStrings) {
+      writer.uint32(66).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxyRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxyRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.priority = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostHeaders.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pathPatterns.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.httpRequestMethods.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sourceIps.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.action = ProxyAction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.httpHeaders.push(HeaderMatch.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.queryStrings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxyRule {
+    return {
+      priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
+      hostHeaders: globalThis.Array.isArray(object?.hostHeaders)
+        ? object.hostHeaders.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.host_headers)
+        ? object.host_headers.map((e: any) => globalThis.String(e))
+        : [],
+      pathPatterns: globalThis.Array.isArray(object?.pathPatterns)
+        ? object.pathPatterns.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.path_patterns)
+        ? object.path_patterns.map((e: any) => globalThis.String(e))
+        : [],
+      httpRequestMethods: globalThis.Array.isArray(object?.httpRequestMethods)
+        ? object.httpRequestMethods.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.http_request_methods)
+        ? object.http_request_methods.map((e: any) => globalThis.String(e))
+        : [],
+      sourceIps: globalThis.Array.isArray(object?.sourceIps)
+        ? object.sourceIps.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.source_ips)
+        ? object.source_ips.map((e: any) => globalThis.String(e))
+        : [],
+      action: isSet(object.action) ? ProxyAction.fromJSON(object.action) : undefined,
+      httpHeaders: globalThis.Array.isArray(object?.httpHeaders)
+        ? object.httpHeaders.map((e: any) => HeaderMatch.fromJSON(e))
+        : globalThis.Array.isArray(object?.http_headers)
+        ? object.http_headers.map((e: any) => HeaderMatch.fromJSON(e))
+        : [],
+      queryStrings: globalThis.Array.isArray(object?.queryStrings)
+        ? object.queryStrings.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.query_strings)
+        ? object.query_strings.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ProxyRule): unknown {
+    const obj: any = {};
+    if (message.priority !== 0) {
+      obj.priority = Math.round(message.priority);
+    }
+    if (message.hostHeaders?.length) {
+      obj.hostHeaders = message.hostHeaders;
+    }
+    if (message.pathPatterns?.length) {
+      obj.pathPatterns = message.pathPatterns;
+    }
+    if (message.httpRequestMethods?.length) {
+      obj.httpRequestMethods = message.httpRequestMethods;
+    }
+    if (message.sourceIps?.length) {
+      obj.sourceIps = message.sourceIps;
+    }
+    if (message.action !== undefined) {
+      obj.action = ProxyAction.toJSON(message.action);
+    }
+    if (message.httpHeaders?.length) {
+      obj.httpHeaders = message.httpHeaders.map((e) => HeaderMatch.toJSON(e));
+    }
+    if (message.queryStrings?.length) {
+      obj.queryStrings = message.queryStrings;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxyRule>, I>>(base?: I): ProxyRule {
+    return ProxyRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxyRule>, I>>(object: I): ProxyRule {
+    const message = createBaseProxyRule();
+    message.priority = object.priority ?? 0;
+    message.hostHeaders = object.hostHeaders?.map((e) => e) || [];
+    message.pathPatterns = object.pathPatterns?.map((e) => e) || [];
+    message.httpRequestMethods = object.httpRequestMethods?.map((e) => e) || [];
+    message.sourceIps = object.sourceIps?.map((e) => e) || [];
+    message.action = (object.action !== undefined && object.action !== null)
+      ? ProxyAction.fromPartial(object.action)
+      : undefined;
+    message.httpHeaders = object.httpHeaders?.map((e) => HeaderMatch.fromPartial(e)) || [];
+    message.queryStrings = object.queryStrings?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseHeaderMatch(): HeaderMatch {
+  return { name: "", values: [] };
+}
+
+export const HeaderMatch: MessageFns<HeaderMatch> = {
+  encode(message: HeaderMatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.values) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeaderMatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeaderMatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.values.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeaderMatch {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: HeaderMatch): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.values?.length) {
+      obj.values = message.values;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeaderMatch>, I>>(base?: I): HeaderMatch {
+    return HeaderMatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeaderMatch>, I>>(object: I): HeaderMatch {
+    const message = createBaseHeaderMatch();
+    message.name = object.name ?? "";
+    message.values = object.values?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseProxyAction(): ProxyAction {
+  return { type: "", forward: [], statusCode: 0, contentType: "", messageBody: "", location: "" };
+}
+
+export const ProxyAction: MessageFns<ProxyAction> = {
+  encode(message: ProxyAction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    for (const v of message.forward) {
+      WeightedBackend.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.statusCode !== 0) {
+      writer.uint32(24).uint32(message.statusCode);
+    }
+    if (message.contentType !== "") {
+      writer.uint32(34).string(message.contentType);
+    }
+    if (message.messageBody !== "") {
+      writer.uint32(42).string(message.messageBody);
+    }
+    if (message.location !== "") {
+      writer.uint32(50).string(message.location);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxyAction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxyAction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.forward.push(WeightedBackend.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.statusCode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.contentType = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.messageBody = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.location = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxyAction {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      forward: globalThis.Array.isArray(object?.forward)
+        ? object.forward.map((e: any) => WeightedBackend.fromJSON(e))
+        : [],
+      statusCode: isSet(object.statusCode)
+        ? globalThis.Number(object.statusCode)
+        : isSet(object.status_code)
+        ? globalThis.Number(object.status_code)
+        : 0,
+      contentType: isSet(object.contentType)
+        ? globalThis.String(object.contentType)
+        : isSet(object.content_type)
+        ? globalThis.String(object.content_type)
+        : "",
+      messageBody: isSet(object.messageBody)
+        ? globalThis.String(object.messageBody)
+        : isSet(object.message_body)
+        ? globalThis.String(object.message_body)
+        : "",
+      location: isSet(object.location) ? globalThis.String(object.location) : "",
+    };
+  },
+
+  toJSON(message: ProxyAction): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.forward?.length) {
+      obj.forward = message.forward.map((e) => WeightedBackend.toJSON(e));
+    }
+    if (message.statusCode !== 0) {
+      obj.statusCode = Math.round(message.statusCode);
+    }
+    if (message.contentType !== "") {
+      obj.contentType = message.contentType;
+    }
+    if (message.messageBody !== "") {
+      obj.messageBody = message.messageBody;
+    }
+    if (message.location !== "") {
+      obj.location = message.location;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxyAction>, I>>(base?: I): ProxyAction {
+    return ProxyAction.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxyAction>, I>>(object: I): ProxyAction {
+    const message = createBaseProxyAction();
+    message.type = object.type ?? "";
+    message.forward = object.forward?.map((e) => WeightedBackend.fromPartial(e)) || [];
+    message.statusCode = object.statusCode ?? 0;
+    message.contentType = object.contentType ?? "";
+    message.messageBody = object.messageBody ?? "";
+    message.location = object.location ?? "";
+    return message;
+  },
+};
+
+function createBaseWeightedBackend(): WeightedBackend {
+  return { backendId: "", weight: 0 };
+}
+
+export const WeightedBackend: MessageFns<WeightedBackend> = {
+  encode(message: WeightedBackend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.backendId !== "") {
+      writer.uint32(10).string(message.backendId);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(16).uint32(message.weight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WeightedBackend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWeightedBackend();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.backendId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WeightedBackend {
+    return {
+      backendId: isSet(object.backendId)
+        ? globalThis.String(object.backendId)
+        : isSet(object.backend_id)
+        ? globalThis.String(object.backend_id)
+        : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+    };
+  },
+
+  toJSON(message: WeightedBackend): unknown {
+    const obj: any = {};
+    if (message.backendId !== "") {
+      obj.backendId = message.backendId;
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WeightedBackend>, I>>(base?: I): WeightedBackend {
+    return WeightedBackend.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WeightedBackend>, I>>(object: I): WeightedBackend {
+    const message = createBaseWeightedBackend();
+    message.backendId = object.backendId ?? "";
+    message.weight = object.weight ?? 0;
+    return message;
+  },
+};
+
+function createBaseProxyBackend(): ProxyBackend {
+  return {
+    id: "",
+    protocol: "",
+    algorithm: "",
+    healthCheck: undefined,
+    servers: [],
+    targetGroupArn: "",
+    slowStartSeconds: 0,
+  };
+}
+
+export const ProxyBackend: MessageFns<ProxyBackend> = {
+  encode(message: ProxyBackend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.protocol !== "") {
+      writer.uint32(18).string(message.protocol);
+    }
+    if (message.algorithm !== "") {
+      writer.uint32(26).string(message.algorithm);
+    }
+    if (message.healthCheck !== undefined) {
+      ProxyHealthCheck.encode(message.healthCheck, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.servers) {
+      ProxyServer.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.targetGroupArn !== "") {
+      writer.uint32(50).string(message.targetGroupArn);
+    }
+    if (message.slowStartSeconds !== 0) {
+      writer.uint32(56).uint32(message.slowStartSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxyBackend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxyBackend();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.algorithm = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.healthCheck = ProxyHealthCheck.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.servers.push(ProxyServer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.targetGroupArn = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.slowStartSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxyBackend {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      algorithm: isSet(object.algorithm) ? globalThis.String(object.algorithm) : "",
+      healthCheck: isSet(object.healthCheck)
+        ? ProxyHealthCheck.fromJSON(object.healthCheck)
+        : isSet(object.health_check)
+        ? ProxyHealthCheck.fromJSON(object.health_check)
+        : undefined,
+      servers: globalThis.Array.isArray(object?.servers) ? object.servers.map((e: any) => ProxyServer.fromJSON(e)) : [],
+      targetGroupArn: isSet(object.targetGroupArn)
+        ? globalThis.String(object.targetGroupArn)
+        : isSet(object.target_group_arn)
+        ? globalThis.String(object.target_group_arn)
+        : "",
+      slowStartSeconds: isSet(object.slowStartSeconds)
+        ? globalThis.Number(object.slowStartSeconds)
+        : isSet(object.slow_start_seconds)
+        ? globalThis.Number(object.slow_start_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: ProxyBackend): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.algorithm !== "") {
+      obj.algorithm = message.algorithm;
+    }
+    if (message.healthCheck !== undefined) {
+      obj.healthCheck = ProxyHealthCheck.toJSON(message.healthCheck);
+    }
+    if (message.servers?.length) {
+      obj.servers = message.servers.map((e) => ProxyServer.toJSON(e));
+    }
+    if (message.targetGroupArn !== "") {
+      obj.targetGroupArn = message.targetGroupArn;
+    }
+    if (message.slowStartSeconds !== 0) {
+      obj.slowStartSeconds = Math.round(message.slowStartSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxyBackend>, I>>(base?: I): ProxyBackend {
+    return ProxyBackend.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxyBackend>, I>>(object: I): ProxyBackend {
+    const message = createBaseProxyBackend();
+    message.id = object.id ?? "";
+    message.protocol = object.protocol ?? "";
+    message.algorithm = object.algorithm ?? "";
+    message.healthCheck = (object.healthCheck !== undefined && object.healthCheck !== null)
+      ? ProxyHealthCheck.fromPartial(object.healthCheck)
+      : undefined;
+    message.servers = object.servers?.map((e) => ProxyServer.fromPartial(e)) || [];
+    message.targetGroupArn = object.targetGroupArn ?? "";
+    message.slowStartSeconds = object.slowStartSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseProxyHealthCheck(): ProxyHealthCheck {
+  return {
+    protocol: "",
+    path: "",
+    port: 0,
+    intervalSeconds: 0,
+    timeoutSeconds: 0,
+    healthyThreshold: 0,
+    unhealthyThreshold: 0,
+    matcher: "",
+  };
+}
+
+export const ProxyHealthCheck: MessageFns<ProxyHealthCheck> = {
+  encode(message: ProxyHealthCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== "") {
+      writer.uint32(10).string(message.protocol);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    if (message.intervalSeconds !== 0) {
+      writer.uint32(32).uint32(message.intervalSeconds);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(40).uint32(message.timeoutSeconds);
+    }
+    if (message.healthyThreshold !== 0) {
+      writer.uint32(48).uint32(message.healthyThreshold);
+    }
+    if (message.unhealthyThreshold !== 0) {
+      writer.uint32(56).uint32(message.unhealthyThreshold);
+    }
+    if (message.matcher !== "") {
+      writer.uint32(66).string(message.matcher);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxyHealthCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxyHealthCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.intervalSeconds = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.healthyThreshold = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.unhealthyThreshold = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.matcher = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxyHealthCheck {
+    return {
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      intervalSeconds: isSet(object.intervalSeconds)
+        ? globalThis.Number(object.intervalSeconds)
+        : isSet(object.interval_seconds)
+        ? globalThis.Number(object.interval_seconds)
+        : 0,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : 0,
+      healthyThreshold: isSet(object.healthyThreshold)
+        ? globalThis.Number(object.healthyThreshold)
+        : isSet(object.healthy_threshold)
+        ? globalThis.Number(object.healthy_threshold)
+        : 0,
+      unhealthyThreshold: isSet(object.unhealthyThreshold)
+        ? globalThis.Number(object.unhealthyThreshold)
+        : isSet(object.unhealthy_threshold)
+        ? globalThis.Number(object.unhealthy_threshold)
+        : 0,
+      matcher: isSet(object.matcher) ? globalThis.String(object.matcher) : "",
+    };
+  },
+
+  toJSON(message: ProxyHealthCheck): unknown {
+    const obj: any = {};
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.intervalSeconds !== 0) {
+      obj.intervalSeconds = Math.round(message.intervalSeconds);
+    }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.healthyThreshold !== 0) {
+      obj.healthyThreshold = Math.round(message.healthyThreshold);
+    }
+    if (message.unhealthyThreshold !== 0) {
+      obj.unhealthyThreshold = Math.round(message.unhealthyThreshold);
+    }
+    if (message.matcher !== "") {
+      obj.matcher = message.matcher;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxyHealthCheck>, I>>(base?: I): ProxyHealthCheck {
+    return ProxyHealthCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxyHealthCheck>, I>>(object: I): ProxyHealthCheck {
+    const message = createBaseProxyHealthCheck();
+    message.protocol = object.protocol ?? "";
+    message.path = object.path ?? "";
+    message.port = object.port ?? 0;
+    message.intervalSeconds = object.intervalSeconds ?? 0;
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.healthyThreshold = object.healthyThreshold ?? 0;
+    message.unhealthyThreshold = object.unhealthyThreshold ?? 0;
+    message.matcher = object.matcher ?? "";
+    return message;
+  },
+};
+
+function createBaseProxyServer(): ProxyServer {
+  return { id: "", address: "", port: 0, weight: 0, state: "" };
+}
+
+export const ProxyServer: MessageFns<ProxyServer> = {
+  encode(message: ProxyServer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(32).uint32(message.weight);
+    }
+    if (message.state !== "") {
+      writer.uint32(42).string(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxyServer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxyServer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxyServer {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+    };
+  },
+
+  toJSON(message: ProxyServer): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.weight !== 0) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxyServer>, I>>(base?: I): ProxyServer {
+    return ProxyServer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxyServer>, I>>(object: I): ProxyServer {
+    const message = createBaseProxyServer();
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.port = object.port ?? 0;
+    message.weight = object.weight ?? 0;
+    message.state = object.state ?? "";
+    return message;
+  },
+};
+
+function createBaseProxySnapshotAck(): ProxySnapshotAck {
+  return { version: 0, error: "" };
+}
+
+export const ProxySnapshotAck: MessageFns<ProxySnapshotAck> = {
+  encode(message: ProxySnapshotAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint64(message.version);
+    }
+    if (message.error !== "") {
+      writer.uint32(18).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProxySnapshotAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProxySnapshotAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProxySnapshotAck {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: ProxySnapshotAck): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProxySnapshotAck>, I>>(base?: I): ProxySnapshotAck {
+    return ProxySnapshotAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProxySnapshotAck>, I>>(object: I): ProxySnapshotAck {
+    const message = createBaseProxySnapshotAck();
+    message.version = object.version ?? 0;
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
+function createBaseTargetHealthReport(): TargetHealthReport {
+  return { targets: [] };
+}
+
+export const TargetHealthReport: MessageFns<TargetHealthReport> = {
+  encode(message: TargetHealthReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.targets) {
+      TargetHealth.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TargetHealthReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTargetHealthReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.targets.push(TargetHealth.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TargetHealthReport {
+    return {
+      targets: globalThis.Array.isArray(object?.targets)
+        ? object.targets.map((e: any) => TargetHealth.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TargetHealthReport): unknown {
+    const obj: any = {};
+    if (message.targets?.length) {
+      obj.targets = message.targets.map((e) => TargetHealth.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TargetHealthReport>, I>>(base?: I): TargetHealthReport {
+    return TargetHealthReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TargetHealthReport>, I>>(object: I): TargetHealthReport {
+    const message = createBaseTargetHealthReport();
+    message.targets = object.targets?.map((e) => TargetHealth.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTargetHealth(): TargetHealth {
+  return { backendId: "", serverId: "", state: "", reason: "" };
+}
+
+export const TargetHealth: MessageFns<TargetHealth> = {
+  encode(message: TargetHealth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.backendId !== "") {
+      writer.uint32(10).string(message.backendId);
+    }
+    if (message.serverId !== "") {
+      writer.uint32(18).string(message.serverId);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TargetHealth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTargetHealth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.backendId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serverId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TargetHealth {
+    return {
+      backendId: isSet(object.backendId)
+        ? globalThis.String(object.backendId)
+        : isSet(object.backend_id)
+        ? globalThis.String(object.backend_id)
+        : "",
+      serverId: isSet(object.serverId)
+        ? globalThis.String(object.serverId)
+        : isSet(object.server_id)
+        ? globalThis.String(object.server_id)
+        : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: TargetHealth): unknown {
+    const obj: any = {};
+    if (message.backendId !== "") {
+      obj.backendId = message.backendId;
+    }
+    if (message.serverId !== "") {
+      obj.serverId = message.serverId;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TargetHealth>, I>>(base?: I): TargetHealth {
+    return TargetHealth.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TargetHealth>, I>>(object: I): TargetHealth {
+    const message = createBaseTargetHealth();
+    message.backendId = object.backendId ?? "";
+    message.serverId = object.serverId ?? "";
+    message.state = object.state ?? "";
+    message.reason = object.reason ?? "";
     return message;
   },
 };
