@@ -268,8 +268,8 @@ export class ServiceController {
 
     const draining = new Set(nodes.filter((n) => n.status === 'DRAINING').map((n) => n.id));
     // Load-balanced tasks are healthy once their targets are too (as ECS counts them).
-    const balanced = ctx.traffic?.balanced(cluster, group) ? ctx.traffic : undefined;
-    const views: ServiceTaskView[] = tasks.map((t) => withTargetHealth(taskView(t), balanced?.targetHealth(t.id), balanced !== undefined));
+    const balanced = (spec.loadBalancers?.length ?? 0) > 0;
+    const views: ServiceTaskView[] = tasks.map((t) => withTargetHealth(taskView(t), ctx.traffic?.targetHealth(t.id), balanced));
     const plan = reconcileService({
       strategy: spec.schedulingStrategy,
       desiredCount: desired,

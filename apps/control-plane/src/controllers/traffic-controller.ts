@@ -101,11 +101,6 @@ export class TrafficController implements TrafficHooks {
     return this.taskHealth.get(taskId);
   }
 
-  /** Whether this service's tasks are load-balanced (their health includes their targets'). */
-  balanced(cluster: string, group: string): boolean {
-    return this.lbGroups.has(`${cluster}\u0000${group}`);
-  }
-
   state(): TrafficState | undefined {
     return this.lastState;
   }

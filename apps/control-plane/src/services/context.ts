@@ -40,8 +40,6 @@ export interface TrafficHooks {
   stopHeld(t: Pick<TaskRecord, 'id' | 'cluster' | 'group' | 'desiredStatus' | 'lastStatus' | 'stoppingAt'>): boolean;
   /** A task's health as its targets report it (undefined: it has none). */
   targetHealth(taskId: string): 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN' | undefined;
-  /** Whether this task group's tasks are targets of load balancers. */
-  balanced(cluster: string, group: string): boolean;
   taskStatusChanged(): void;
   sessionStarted(nodeId: string): void;
 }

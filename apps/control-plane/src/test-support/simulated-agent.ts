@@ -1,4 +1,4 @@
-import type { AgentServiceClient, ConnectRequest, ConnectResponse, DesiredState, Hello, TaskStatus } from '@berth/proto';
+import type { AgentServiceClient, ConnectRequest, ConnectResponse, DesiredState, Hello, ProxySnapshot, TargetHealth, TaskStatus } from '@berth/proto';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { hello as baseHello } from './scripted-agent.js';
 
@@ -12,13 +12,18 @@ export interface SimulatedAgentOptions {
   /** Decides per task (by its definition) whether it runs or exits right after starting. */
   outcome?: (def: { family: string; containerDefinitions: { name: string; healthCheck?: unknown }[] }) => TaskOutcome;
   heartbeatMs?: number;
+  /** Publishes each container port of a task on a host port from 32768 up, bound to this address (as the agent's --bind-ip). */
+  publishOn?: string;
 }
 
 interface Known {
   status: string;
   containers: string[];
   checked: Set<string>;
+  ports?: { name: string; containerPort: number; hostPort: number }[];
 }
+
+let nextHostPort = 32768;
 
 /**
  * A node agent without Docker, speaking the real protocol over real gRPC: it
@@ -30,6 +35,10 @@ interface Known {
 export class SimulatedAgent {
   readonly stream: ClientDuplexStream<ConnectRequest, ConnectResponse>;
   nodeId = '';
+  /** Proxy snapshots received (acked at once), newest last. */
+  readonly snapshots: ProxySnapshot[] = [];
+  /** Desired states received, newest last. */
+  readonly desired: DesiredState[] = [];
   private readonly tasks = new Map<string, Known>();
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly welcomed: Promise<string>;
@@ -48,6 +57,10 @@ export class SimulatedAgent {
         this.nodeId = msg.value.nodeId;
         welcome(msg.value.nodeId);
       } else if (msg?.$case === 'desiredState') this.onDesired(msg.value);
+      else if (msg?.$case === 'proxySnapshot') {
+        this.snapshots.push(msg.value);
+        this.send({ $case: 'proxyAck', value: { version: msg.value.version, error: '' } });
+      }
     });
     this.stream.on('error', () => (this.ended = true));
     this.stream.on('end', () => (this.ended = true));
@@ -66,6 +79,16 @@ export class SimulatedAgent {
     return [...this.tasks].filter(([, k]) => k.status === 'RUNNING').map(([id]) => id);
   }
 
+  /** What this node's proxy says of its servers. */
+  reportTargetHealth(targets: TargetHealth[]): void {
+    this.send({ $case: 'targetHealth', value: { targets } });
+  }
+
+  /** The host port a task's container port is published on. */
+  hostPort(taskId: string, containerPort: number): number | undefined {
+    return this.tasks.get(taskId)?.ports?.find((p) => p.containerPort === containerPort)?.hostPort;
+  }
+
   private send(message: ConnectRequest['message']): void {
     if (!this.ended) this.stream.write({ message });
   }
@@ -80,7 +103,7 @@ export class SimulatedAgent {
         lastStatus,
         exitCode: lastStatus === 'STOPPED' ? (stop?.exitCode ?? 0) : undefined,
         reason: '',
-        networkBindings: [],
+        networkBindings: (k.ports ?? []).filter((p) => p.name === name && lastStatus === 'RUNNING').map((p) => ({ bindIp: this.o.publishOn!, containerPort: p.containerPort, hostPort: p.hostPort, protocol: 'tcp' })),
         healthStatus: k.checked.has(name) ? (lastStatus === 'RUNNING' ? 'HEALTHY' : 'UNKNOWN') : '',
         restartCount: 0,
       })),
@@ -110,8 +133,9 @@ export class SimulatedAgent {
         continue;
       }
       if (k) continue;
-      const def = JSON.parse(t.taskDefinitionJson) as { family: string; containerDefinitions: { name: string; healthCheck?: unknown }[] };
+      const def = JSON.parse(t.taskDefinitionJson) as { family: string; containerDefinitions: { name: string; healthCheck?: unknown; portMappings?: { containerPort: number }[] }[] };
       const known: Known = { status: 'PENDING', containers: def.containerDefinitions.map((c) => c.name), checked: new Set(def.containerDefinitions.filter((c) => c.healthCheck).map((c) => c.name)) };
+      if (this.o.publishOn) known.ports = def.containerDefinitions.flatMap((c) => (c.portMappings ?? []).map((m) => ({ name: c.name, containerPort: m.containerPort, hostPort: nextHostPort++ })));
       this.tasks.set(t.taskId, known);
       this.report(t.taskId, 'PENDING', known);
       const outcome = this.o.outcome?.(def) ?? 'run';
@@ -129,6 +153,7 @@ export class SimulatedAgent {
       else go();
     }
     for (const id of [...this.tasks.keys()]) if (!wanted.has(id)) this.tasks.delete(id);
+    this.desired.push(d);
     this.send({ $case: 'ack', value: { generation: d.generation } });
   }
 
