@@ -59,6 +59,8 @@ export class ProxyManager {
   private lastHealth: TargetHealth[] = [];
   private lastHealthKey = '';
   private lastReportAt = 0;
+  /** What an adopted HAProxy serves (its listeners hold their ports) until the first apply. */
+  private adopted: ProxySnapshot | undefined;
 
   constructor(private readonly opts: ProxyManagerOptions) {
     this.dir = join(opts.dataDir, 'proxy');
@@ -101,6 +103,7 @@ export class ProxyManager {
       if (answers) {
         this.masterPid = pid;
         this.workerPid = answers;
+        this.adopted = persisted;
         this.log.info({ pid, worker: answers }, 'adopted the running HAProxy');
       } else {
         this.log.warn({ pid }, 'an HAProxy of this node runs but its socket does not answer; replacing it');
@@ -148,9 +151,9 @@ export class ProxyManager {
 
   private async doApply(next: ProxySnapshot, mode: 'auto' | 'reload'): Promise<void> {
     if (next.frontends.length === 0) {
-      await this.stopHaproxy();
       this.store.save(next);
-      this.applied = next;
+      this.applied = next; // first: the watch must not restart what is being stopped
+      await this.stopHaproxy();
       this.removals = [];
       this.log.info({ version: next.version }, 'proxy snapshot without listeners: HAProxy stopped');
       return;
@@ -162,7 +165,7 @@ export class ProxyManager {
     const invalid = await checkConfig(this.bin, candidate);
     if (invalid) throw new Error(`HAProxy refuses the configuration for snapshot ${next.version}: ${invalid}`);
     const running = this.pid() !== undefined;
-    await this.checkNewPorts(running ? this.applied : undefined, next);
+    await this.checkNewPorts(running ? (this.applied ?? this.adopted) : undefined, next);
     const previousText = running && this.applied ? renderHaproxyConfig(this.applied, { statsSocket: this.runtime.socketPath }) : undefined;
 
     if (!running) {
@@ -202,6 +205,7 @@ export class ProxyManager {
     }
     this.store.save(next);
     this.applied = next;
+    this.adopted = undefined;
     void this.poll();
   }
 
@@ -281,8 +285,10 @@ export class ProxyManager {
     void this.enqueue(async () => {
       try {
         if (this.pid() !== undefined && this.masterPid !== master) return; // restarted meanwhile
-        // A worker whose master was killed may still hold the listeners: it goes first.
-        if (worker && isAlive(worker) && isOurHaproxy(worker, this.cfgFile)) await this.stopMaster(worker);
+        if (this.stopped || !this.applied || this.applied.frontends.length === 0) return; // stopped meanwhile
+        // A worker whose master was killed may still serve: it is told to finish its connections and go
+        // (soft stop) while the new HAProxy binds next to it (SO_REUSEPORT); it is not waited for.
+        if (worker && isAlive(worker) && isOurHaproxy(worker, this.cfgFile)) this.retire(worker);
         this.masterPid = undefined;
         const snapshot = this.applied!;
         await this.spawn();
@@ -303,6 +309,17 @@ export class ProxyManager {
     this.masterPid = undefined;
     this.workerPid = undefined;
     if (pid && isAlive(pid) && isOurHaproxy(pid, this.cfgFile)) await this.stopMaster(pid);
+  }
+
+  private retire(pid: number): void {
+    try {
+      process.kill(pid, 'SIGUSR1');
+    } catch {
+      return;
+    }
+    setTimeout(() => {
+      if (isAlive(pid) && isOurHaproxy(pid, this.cfgFile)) process.kill(pid, 'SIGTERM');
+    }, 30_000).unref();
   }
 
   /** Soft stop (SIGUSR1: listeners close, connections finish), then SIGTERM, then SIGKILL. */
