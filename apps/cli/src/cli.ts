@@ -12,6 +12,7 @@ import { logsCommands } from './commands/logs.js';
 import { nodeCommands } from './commands/node.js';
 import { roleCommands } from './commands/role.js';
 import { secretCommands } from './commands/secret.js';
+import { lbCommands } from './commands/lb.js';
 import { serviceCommands } from './commands/service.js';
 import { taskCommands } from './commands/task.js';
 import { taskdefCommands } from './commands/taskdef.js';
@@ -20,7 +21,7 @@ import { CliError, describeError, UsageError } from './errors.js';
 import { currentContext, type CliContext } from './cli-config.js';
 import type { ClientTls } from '@berth/transport';
 
-export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands, ...tokenCommands, ...apiTokenCommands, ...awsProfileCommands };
+export const COMMANDS: Record<string, Command> = { ...taskdefCommands, ...taskCommands, ...serviceCommands, ...lbCommands, ...secretCommands, ...roleCommands, ...logsCommands, ...nodeCommands, ...clusterCommands, ...eventCommands, ...loginCommands, ...tokenCommands, ...apiTokenCommands, ...awsProfileCommands };
 
 const GLOBAL_OPTIONS = {
   server: { type: 'string' },

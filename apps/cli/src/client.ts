@@ -8,6 +8,7 @@ export const CALL_DEADLINE_MS = 10_000;
 
 /** The control API as promises. Tests pass a fake with the methods they need. */
 export interface Api {
+  loadBalancing(r: Partial<proto.LoadBalancingRequest>): Promise<proto.LoadBalancingResponse>;
   createCluster(r: Partial<proto.CreateClusterRequest>): Promise<proto.CreateClusterResponse>;
   listClusters(r: Partial<proto.ListClustersRequest>): Promise<proto.ListClustersResponse>;
   describeClusters(r: Partial<proto.DescribeClustersRequest>): Promise<proto.DescribeClustersResponse>;
@@ -66,6 +67,7 @@ const METHODS = [
   'putSecret', 'listSecrets', 'deleteSecret', 'putRole', 'listRoles', 'deleteRole',
   'createJoinToken', 'listJoinTokens', 'deleteJoinToken', 'revokeNode',
   'createApiToken', 'listApiTokens', 'deleteApiToken',
+  'loadBalancing',
 ] as const;
 
 type Unary = (req: unknown, opts: { deadline: Date }, cb: (err: ServiceError | null, res: unknown) => void) => void;

@@ -5,6 +5,7 @@ import { CallRateLimiter, FAILED_AUTH_LIMIT, FailedAuthLimiter } from '../servic
 import { sha256, TOKEN_PATTERN } from '../services/api-tokens.js';
 import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { AppContext } from '../services/context.js';
+import { ELBV2_READ_OPERATIONS } from '../services/elbv2-operations.js';
 
 /**
  * API authentication: bearer tokens (`authorization: Bearer berth_<id>_<secret>`)
@@ -63,7 +64,13 @@ export const OPERATION_ROLE: Record<string, ApiRole> = {
 };
 
 export function roleAllowsOperation(role: ApiRole, operation: string): boolean {
-  return RANK[role] >= RANK[OPERATION_ROLE[operation] ?? 'admin'];
+  return RANK[role] >= RANK[operationRole(operation)];
+}
+
+/** ELBv2 operations are `elbv2:<Operation>`: Describe* needs viewer, the rest operator. */
+function operationRole(operation: string): ApiRole {
+  if (operation.startsWith('elbv2:')) return ELBV2_READ_OPERATIONS.has(operation.slice(6)) ? 'viewer' : 'operator';
+  return OPERATION_ROLE[operation] ?? 'admin';
 }
 
 
@@ -116,8 +123,10 @@ export function requestClusters(request: unknown): string[] | undefined {
  */
 export function accessDenial(record: Pick<ApiTokenRecord, 'id' | 'name' | 'role' | 'cluster' | 'kind'>, operation: string, request: unknown): string | undefined {
   const who = `${record.kind === 'aws' ? 'access key' : 'token'} ${record.id} (${record.name})`;
-  if (!roleAllowsOperation(record.role, operation)) return `${operation} needs the ${OPERATION_ROLE[operation] ?? 'admin'} role; ${who} is ${record.role}`;
+  if (!roleAllowsOperation(record.role, operation)) return `${operation} needs the ${operationRole(operation)} role; ${who} is ${record.role}`;
   if (record.cluster === '*' || UNSCOPED_ALLOWED.has(operation)) return undefined;
+  // Load balancers belong to no cluster: a cluster-scoped credential may read them, not change them.
+  if (operation.startsWith('elbv2:')) return ELBV2_READ_OPERATIONS.has(operation.slice(6)) ? undefined : `${operation} changes load balancers, which serve every cluster; ${who} is limited to cluster ${record.cluster}`;
   const clusters = requestClusters(request);
   if (!clusters) return `${operation} is not about one cluster; ${who} is limited to cluster ${record.cluster}`;
   const other = clusters.map((c) => resourceId(c) || 'default').find((c) => c !== record.cluster);

@@ -32,6 +32,7 @@ import type { Authenticator} from './auth.js';
 import { isCaller } from './auth.js';
 import { createApiTokenOp, deleteApiTokenOp, listApiTokensOp } from '../services/api-tokens.js';
 import { deleteRoleOp, deleteSecretOp, listRolesOp, listSecretsOp, putRoleOp, putSecretOp } from '../services/secrets.js';
+import { elbv2Call } from '../services/elbv2-operations.js';
 import { createServiceOp, deleteServiceOp, describeServicesOp, listServicesOp, updateServiceOp } from '../services/services.js';
 import { describeTasksOp, listTasksOp, runTaskOp, stopTaskOp } from '../services/tasks.js';
 import { LogsBufferFull, streamTaskLogs, type LogsSession } from '../services/task-logs.js';
@@ -133,6 +134,11 @@ export function controlService(
       return { tasks: r.tasks.map((t) => taskView(a, t)), failures: r.failures.map(failureView) };
     }),
     stopTask: unary('StopTask', async (req) => ({ task: taskView(a, await stopTaskOp(ctx, req)) })),
+
+    loadBalancing: unary('LoadBalancing', async (req) => {
+      const r = await elbv2Call(ctx, req.operation, req.inputJson);
+      return { outputJson: JSON.stringify(r.output), warnings: r.warnings };
+    }),
 
     createService: unary('CreateService', async (req) => {
       const r = await createServiceOp(ctx, req.serviceJson);
@@ -313,7 +319,10 @@ function apiTokenView(t: ApiTokenRecord) {
 export function withAuth(handlers: ControlServiceServer, auth: Authenticator, log: AppContext['log']): ControlServiceServer {
   const out: Record<string, unknown> = {};
   for (const [name, handler] of Object.entries(handlers) as [string, (...args: unknown[]) => unknown][]) {
-    const op = `${name[0]!.toUpperCase()}${name.slice(1)}`;
+    const rpc = `${name[0]!.toUpperCase()}${name.slice(1)}`;
+    // LoadBalancing carries one ELBv2 operation: its role is that operation's.
+    const opOf = (request: unknown) => (name === 'loadBalancing' ? `elbv2:${(request as { operation?: string })?.operation ?? ''}` : rpc);
+    const op = rpc;
     const def = (ControlServiceService as unknown as Record<string, { responseStream: boolean }>)[name]!;
     if (def.responseStream) {
       out[name] = (call: ServerWritableStream<unknown, unknown>) => {
@@ -324,7 +333,7 @@ export function withAuth(handlers: ControlServiceServer, auth: Authenticator, lo
       };
     } else {
       out[name] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        auth.check(call.metadata, call.getPeer(), op, call.request).then(
+        auth.check(call.metadata, call.getPeer(), opOf(call.request), call.request).then(
           (who) => (isCaller(who) ? handler(call, callback) : callback(who)),
           (err) => callback(toServiceError(err, log, op)),
         );

@@ -700,6 +700,20 @@ export interface GetTaskLogsResponse {
   containerName: string;
 }
 
+export interface LoadBalancingRequest {
+  /** An ELBv2 operation name, e.g. CreateTargetGroup. */
+  operation: string;
+  /** Its input (ELB's member names: {"Name": "web", "Protocol": "HTTP", "Port": 80}). */
+  inputJson: string;
+}
+
+export interface LoadBalancingResponse {
+  /** Its output, as `aws elbv2 ... --output json` prints it. */
+  outputJson: string;
+  /** What Berth does differently from ELB for this input. */
+  warnings: string[];
+}
+
 function createBaseFailure(): Failure {
   return { arn: "", reason: "", detail: "" };
 }
@@ -11290,6 +11304,184 @@ export const GetTaskLogsResponse: MessageFns<GetTaskLogsResponse> = {
   },
 };
 
+function createBaseLoadBalancingRequest(): LoadBalancingRequest {
+  return { operation: "", inputJson: "" };
+}
+
+export const LoadBalancingRequest: MessageFns<LoadBalancingRequest> = {
+  encode(message: LoadBalancingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operation !== "") {
+      writer.uint32(10).string(message.operation);
+    }
+    if (message.inputJson !== "") {
+      writer.uint32(18).string(message.inputJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoadBalancingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoadBalancingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.inputJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoadBalancingRequest {
+    return {
+      operation: isSet(object.operation) ? globalThis.String(object.operation) : "",
+      inputJson: isSet(object.inputJson)
+        ? globalThis.String(object.inputJson)
+        : isSet(object.input_json)
+        ? globalThis.String(object.input_json)
+        : "",
+    };
+  },
+
+  toJSON(message: LoadBalancingRequest): unknown {
+    const obj: any = {};
+    if (message.operation !== "") {
+      obj.operation = message.operation;
+    }
+    if (message.inputJson !== "") {
+      obj.inputJson = message.inputJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoadBalancingRequest>, I>>(base?: I): LoadBalancingRequest {
+    return LoadBalancingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoadBalancingRequest>, I>>(object: I): LoadBalancingRequest {
+    const message = createBaseLoadBalancingRequest();
+    message.operation = object.operation ?? "";
+    message.inputJson = object.inputJson ?? "";
+    return message;
+  },
+};
+
+function createBaseLoadBalancingResponse(): LoadBalancingResponse {
+  return { outputJson: "", warnings: [] };
+}
+
+export const LoadBalancingResponse: MessageFns<LoadBalancingResponse> = {
+  encode(message: LoadBalancingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outputJson !== "") {
+      writer.uint32(10).string(message.outputJson);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoadBalancingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoadBalancingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outputJson = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoadBalancingResponse {
+    return {
+      outputJson: isSet(object.outputJson)
+        ? globalThis.String(object.outputJson)
+        : isSet(object.output_json)
+        ? globalThis.String(object.output_json)
+        : "",
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: LoadBalancingResponse): unknown {
+    const obj: any = {};
+    if (message.outputJson !== "") {
+      obj.outputJson = message.outputJson;
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoadBalancingResponse>, I>>(base?: I): LoadBalancingResponse {
+    return LoadBalancingResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoadBalancingResponse>, I>>(object: I): LoadBalancingResponse {
+    const message = createBaseLoadBalancingResponse();
+    message.outputJson = object.outputJson ?? "";
+    message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
 export type ControlServiceService = typeof ControlServiceService;
 export const ControlServiceService = {
   createCluster: {
@@ -11710,6 +11902,20 @@ export const ControlServiceService = {
     responseSerialize: (value: GetTaskLogsResponse): Buffer => Buffer.from(GetTaskLogsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetTaskLogsResponse => GetTaskLogsResponse.decode(value),
   },
+  /**
+   * Load balancing: one ELBv2 operation (CreateLoadBalancer, DescribeTargetHealth, ...) with its
+   * input and output as JSON in ELB's member names, as `aws elbv2` takes and prints them.
+   */
+  loadBalancing: {
+    path: "/berth.v1.ControlService/LoadBalancing" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LoadBalancingRequest): Buffer => Buffer.from(LoadBalancingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LoadBalancingRequest => LoadBalancingRequest.decode(value),
+    responseSerialize: (value: LoadBalancingResponse): Buffer =>
+      Buffer.from(LoadBalancingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LoadBalancingResponse => LoadBalancingResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServiceServer extends UntypedServiceImplementation {
@@ -11766,6 +11972,11 @@ export interface ControlServiceServer extends UntypedServiceImplementation {
   watchEvents: handleServerStreamingCall<WatchEventsRequest, WatchEventsResponse>;
   /** A task container's logs, fetched from its node's agent (tail, since, follow). */
   getTaskLogs: handleServerStreamingCall<GetTaskLogsRequest, GetTaskLogsResponse>;
+  /**
+   * Load balancing: one ELBv2 operation (CreateLoadBalancer, DescribeTargetHealth, ...) with its
+   * input and output as JSON in ELB's member names, as `aws elbv2` takes and prints them.
+   */
+  loadBalancing: handleUnaryCall<LoadBalancingRequest, LoadBalancingResponse>;
 }
 
 export interface ControlServiceClient extends Client {
@@ -12347,6 +12558,25 @@ export interface ControlServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<GetTaskLogsResponse>;
+  /**
+   * Load balancing: one ELBv2 operation (CreateLoadBalancer, DescribeTargetHealth, ...) with its
+   * input and output as JSON in ELB's member names, as `aws elbv2` takes and prints them.
+   */
+  loadBalancing(
+    request: LoadBalancingRequest,
+    callback: (error: ServiceError | null, response: LoadBalancingResponse) => void,
+  ): ClientUnaryCall;
+  loadBalancing(
+    request: LoadBalancingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LoadBalancingResponse) => void,
+  ): ClientUnaryCall;
+  loadBalancing(
+    request: LoadBalancingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LoadBalancingResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControlServiceClient = makeGenericClientConstructor(
