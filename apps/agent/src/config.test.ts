@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, HELP, parseConfig } from './config.js';
 
 describe('parseConfig', () => {
   it('has defaults a one-machine start needs', () => {
@@ -30,5 +30,16 @@ describe('parseConfig', () => {
     files['/bad.json'] = '{"srever": "x"}';
     expect(() => parseConfig(['--config', '/bad.json'], {}, read)).toThrow('unknown key "srever"');
     expect(() => parseConfig(['--image-pull', 'sometimes'], {}, read)).toThrow('--image-pull: must be always, if-not-present or never');
+  });
+  it('takes the HAProxy binary from --haproxy, the file or BERTH_HAPROXY, else haproxy on PATH', () => {
+    const read = (p: string) => {
+      if (p === '/etc/h.json') return JSON.stringify({ haproxy: '/opt/haproxy/sbin/haproxy' });
+      throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
+    };
+    expect(parseConfig([], {}, read)).toMatchObject({ haproxy: 'haproxy' });
+    expect(parseConfig([], { BERTH_HAPROXY: '/usr/local/sbin/haproxy' }, read)).toMatchObject({ haproxy: '/usr/local/sbin/haproxy' });
+    expect(parseConfig(['--config', '/etc/h.json'], {}, read)).toMatchObject({ haproxy: '/opt/haproxy/sbin/haproxy' });
+    expect(parseConfig(['--config', '/etc/h.json', '--haproxy', '/usr/sbin/haproxy'], {}, read)).toMatchObject({ haproxy: '/usr/sbin/haproxy' });
+    expect(HELP).toContain('--haproxy PATH');
   });
 });

@@ -27,6 +27,8 @@ export interface AgentConfig {
   token: string;
   /** On SIGTERM, stop every task's containers before exiting. */
   drain: boolean;
+  /** The HAProxy binary the node's load balancers run on (a path, or a name looked up on PATH). */
+  haproxy: string;
   /** The config file read, if any. */
   configFile?: string;
 }
@@ -55,7 +57,9 @@ Options:
                             berth-agent join --server HOST:7400 --token TOKEN joins and exits
   --secrets-dir DIR         where file secrets are written for their containers; keep it on a tmpfs
                             (default /run/berth/secrets when /run is a tmpfs, else /dev/shm/berth-secrets)
-  --drain                   on SIGTERM, stop this node's containers before exiting
+  --drain                   on SIGTERM, stop this node's containers (and its HAProxy) before exiting
+  --haproxy PATH            the HAProxy binary for this node's load balancers (default haproxy on
+                            PATH; Debian/Raspberry Pi OS package haproxy; BERTH_HAPROXY)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --config FILE             JSON file with the same keys as these flags, e.g.
                             {"server": "cp.lan", "labels": {"room": "attic"}, "reserved-memory": 512}
@@ -63,7 +67,7 @@ Options:
   --version                 print the release, protocol versions and platform, and exit
   -h, --help                this help
 
-SIGTERM or Ctrl-C stops the agent, never its containers (unless --drain).
+SIGTERM or Ctrl-C stops the agent, never its containers nor its HAProxy (unless --drain).
 `;
 
 export class ConfigError extends Error {}
@@ -72,7 +76,7 @@ type Reader = (path: string) => string;
 const defaultReader: Reader = (p) => readFileSync(p, 'utf8');
 
 /** Keys a config file may hold: the long flags (labels as an object). */
-const FILE_KEYS = ['server', 'data-dir', 'cluster', 'labels', 'reserved-cpu', 'reserved-memory', 'docker-host', 'bind-ip', 'log-level', 'image-pull', 'pause-image', 'stats-interval', 'secrets-dir', 'ca-file', 'insecure', 'token', 'drain'];
+const FILE_KEYS = ['server', 'data-dir', 'cluster', 'labels', 'reserved-cpu', 'reserved-memory', 'docker-host', 'bind-ip', 'log-level', 'image-pull', 'pause-image', 'stats-interval', 'secrets-dir', 'ca-file', 'insecure', 'token', 'drain', 'haproxy'];
 
 function readConfigFile(path: string, explicit: boolean, read: Reader): Record<string, unknown> {
   let text: string;
@@ -118,6 +122,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
         token: { type: 'string' },
         insecure: { type: 'boolean' },
         drain: { type: 'boolean' },
+        haproxy: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -178,6 +183,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, read: Reader
     token: pick('token') ?? env.BERTH_TOKEN ?? '',
     insecure: v.insecure ?? (file.insecure === true || env.BERTH_INSECURE === '1'),
     drain: v.drain ?? file.drain === true,
+    haproxy: pick('haproxy') || env.BERTH_HAPROXY || 'haproxy',
     ...(Object.keys(file).length > 0 ? { configFile: configPath ?? DEFAULT_CONFIG_FILE } : {}),
   };
 }

@@ -2,7 +2,7 @@
 // First: a small agent (no optimizing compiler; dockerode without ssh2 and BuildKit). See the modules.
 import './lean-v8.js';
 import './runtime/lean-dockerode.js';
-import { BERTH_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION, type Hello, type InventoryContainer, type TaskStatus } from '@berth/proto';
+import { BERTH_VERSION, MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION, type Hello, type InventoryContainer, type TargetHealth, type TaskStatus } from '@berth/proto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { certInfo, quietTlsServerNameWarning, renewAt, type ClientTls } from '@berth/transport';
@@ -13,6 +13,7 @@ import { ContainerStatsSampler } from './facts/container-stats.js';
 import { diskUsage, HeartbeatSampler } from './facts/heartbeat-sampler.js';
 import { readStaticFacts, registeredCapacity } from './facts/node-facts.js';
 import { LogStreamer } from './logs/log-streamer.js';
+import { ProxyManager } from './proxy/proxy-manager.js';
 import { dockerLogs, findTaskContainer } from './runtime/docker-logs.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { FAULT_ENV, injectFaults } from './faults.js';
@@ -220,6 +221,12 @@ async function main(): Promise<void> {
     }
   }
 
+  // The node's proxy (HAProxy, for its load balancers): the last snapshot is served again before the
+  // control plane is reached; HAProxy outlives the agent (adopted by the next one).
+  let sendHealth: (targets: TargetHealth[]) => void = () => undefined; // the session, once it exists
+  const proxy = new ProxyManager({ dataDir: cfg.dataDir, haproxy: cfg.haproxy, log: log.child({ component: 'proxy' }), onHealth: (targets) => sendHealth(targets) });
+  await proxy.start().catch((err: unknown) => log.error({ reason: (err as Error).message }, 'the proxy could not start; it is programmed again with the next snapshot'));
+
   // Logs go straight from the engine to the control plane, chunked, never through the task engine.
   const logDocker = runtime.docker;
   const logStreamer = new LogStreamer({
@@ -269,6 +276,9 @@ async function main(): Promise<void> {
         // The control plane may have missed reports while we were apart: send what we know.
         for (const s of engine.currentStatuses()) pending.set(s.taskId, s);
         flush();
+        // And what the proxy's servers look like now (health is sent as it changes from here).
+        const targets = proxy.health();
+        if (targets.length > 0) session.send({ $case: 'targetHealth', value: { targets } });
         helloOutdated(); // the engine came back while this hello was on its way
       },
       onDesiredState: (d) => {
@@ -286,6 +296,17 @@ async function main(): Promise<void> {
         session.send({ $case: 'ack', value: { generation: d.generation } });
         engine.setDesired(d.tasks, true);
       },
+      onProxySnapshot: (snapshot) => {
+        // Acked once applied and persisted; refused with the reason (the previous one keeps serving).
+        proxy.apply(snapshot).then(
+          () => session.send({ $case: 'proxyAck', value: { version: snapshot.version, error: '' } }),
+          (err: unknown) => {
+            const reason = (err as Error).message;
+            log.error({ version: snapshot.version, reason }, 'proxy snapshot not applied; the previous one keeps serving');
+            session.send({ $case: 'proxyAck', value: { version: snapshot.version, error: reason } });
+          },
+        );
+      },
       onLogsRequest: (r) => logStreamer.start(r),
       onLogsCancel: (id) => logStreamer.cancel(id),
       onDisconnected: () => {
@@ -297,6 +318,7 @@ async function main(): Promise<void> {
     log,
     tls,
   );
+  sendHealth = (targets) => void session.send({ $case: 'targetHealth', value: { targets } });
   session.start();
 
   // Renewal: at two thirds of the node certificate's lifetime, a new key and certificate, asked for with
@@ -337,8 +359,12 @@ async function main(): Promise<void> {
     statsSampler.stop();
     logStreamer.cancelAll();
     const drained = cfg.drain
-      ? (log.info({ signal }, 'stopping the agent and, with --drain, its containers'), engine.drain().then(flush, (err) => log.error({ err }, 'drain failed; containers may still run')))
-      : (log.info({ signal }, 'stopping the agent; containers keep running'), engine.stop(), Promise.resolve());
+      ? (log.info({ signal }, 'stopping the agent and, with --drain, its containers and then its HAProxy'),
+        engine
+          .drain()
+          .then(flush, (err) => log.error({ err }, 'drain failed; containers may still run'))
+          .then(() => proxy.stop({ stopHaproxy: true })))
+      : (log.info({ signal }, 'stopping the agent; containers and HAProxy keep running'), engine.stop(), proxy.stop());
     drained.finally(() => (clearInterval(heartbeat), session.stop().finally(() => process.exit(0))));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

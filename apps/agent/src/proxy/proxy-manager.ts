@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProxySnapshot, TargetHealth } from '@berth/proto';
 import type { Logger } from 'pino';
@@ -163,6 +164,7 @@ export class ProxyManager {
     const candidate = `${this.cfgFile}.new`;
     writeAtomically(candidate, text);
     const invalid = await checkConfig(this.bin, candidate);
+    rmSync(candidate, { force: true });
     if (invalid) throw new Error(`HAProxy refuses the configuration for snapshot ${next.version}: ${invalid}`);
     const running = this.pid() !== undefined;
     await this.checkNewPorts(running ? (this.applied ?? this.adopted) : undefined, next);

@@ -87,4 +87,32 @@ describe('ControlPlaneSession', () => {
     expect(session.connected).toBe(false);
     await session.stop();
   });
+
+  it('hands a proxy snapshot to its handler; the ack and target health go back on the stream', async () => {
+    const cp = await fakeControlPlane();
+    cleanup.push(() => void cp.server.forceShutdown());
+    const got: number[] = [];
+    const session = new ControlPlaneSession(
+      cp.target,
+      {
+        hello: async (): Promise<Hello> => ({ protocolVersion: 1, minProtocolVersion: 1, agentVersion: 'x', nodeId: 'n-1', cluster: 'default', facts: undefined, labels: {}, inventory: [], appliedGeneration: 0, address: '' }),
+        onWelcome: () => undefined,
+        onDesiredState: () => undefined,
+        onDisconnected: () => undefined,
+        onProxySnapshot: (s) => {
+          got.push(s.version);
+          session.send({ $case: 'proxyAck', value: { version: s.version, error: '' } });
+          session.send({ $case: 'targetHealth', value: { targets: [{ backendId: 'tg', serverId: '127.0.0.1:1', state: 'healthy', reason: 'L7OK 200' }] } });
+        },
+      },
+      pino({ level: 'silent' }),
+    );
+    cleanup.push(() => session.stop());
+    session.start();
+    await until('welcomed', () => session.connected);
+    cp.calls[0]!.call.write({ message: { $case: 'proxySnapshot', value: { version: 4, frontends: [], backends: [] } } });
+    await until('the ack and the health', () => cp.calls[0]!.received.length === 2);
+    expect(got).toEqual([4]);
+    expect(cp.calls[0]!.received).toEqual(['proxyAck', 'targetHealth']);
+  });
 });

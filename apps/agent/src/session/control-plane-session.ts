@@ -1,4 +1,4 @@
-import { AgentServiceClient, type ConnectRequest, type ConnectResponse, type DesiredState, type Hello, type LogsRequest, type Welcome } from '@berth/proto';
+import { AgentServiceClient, type ConnectRequest, type ConnectResponse, type DesiredState, type Hello, type LogsRequest, type ProxySnapshot, type Welcome } from '@berth/proto';
 import { Backoff, BACKOFF_STABLE_AFTER_MS, clientChannelOptions, clientCredentials, type ClientTls } from '@berth/transport';
 import { status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -12,6 +12,8 @@ export interface SessionHandlers {
   /** The control plane asks for a container's logs (answered with LogsChunk messages). */
   onLogsRequest?(r: LogsRequest): void;
   onLogsCancel?(requestId: string): void;
+  /** Everything this node's proxy serves (answered with a ProxySnapshotAck once applied). */
+  onProxySnapshot?(s: ProxySnapshot): void;
 }
 
 /**
@@ -138,6 +140,8 @@ export class ControlPlaneSession {
         this.handlers.onLogsRequest?.(msg.value);
       } else if (msg.$case === 'logsCancel') {
         this.handlers.onLogsCancel?.(msg.value.requestId);
+      } else if (msg.$case === 'proxySnapshot') {
+        this.handlers.onProxySnapshot?.(msg.value);
       }
     });
     stream.on('error', (err: ServiceError) => onEnd(err));
