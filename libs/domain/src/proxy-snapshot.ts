@@ -62,6 +62,8 @@ export interface ResolvedTarget {
   draining: boolean;
   /** The task behind it, for a service's target. */
   taskId?: string;
+  /** The node it is on, when known (a proxy on the same node reaches it at 127.0.0.1 when its address is unknown). */
+  nodeId?: string;
   /** When draining ends at the latest (deregistration delay after the stop began). */
   drainUntilMs?: number;
 }
@@ -133,7 +135,15 @@ export function resolveTargets(input: {
     if (!tg) continue;
     if (r.state === 'draining' && r.drainUntilMs !== null && r.drainUntilMs <= input.nowMs) continue;
     const address = tg.targetType === 'ip' ? r.targetId : (input.nodes.get(r.targetId)?.address ?? '');
-    out.push({ targetGroupId: r.targetGroupId, targetId: r.targetId, port: r.port, address, draining: r.state === 'draining', ...(r.drainUntilMs !== null ? { drainUntilMs: r.drainUntilMs } : {}) });
+    out.push({
+      targetGroupId: r.targetGroupId,
+      targetId: r.targetId,
+      port: r.port,
+      address,
+      draining: r.state === 'draining',
+      ...(tg.targetType === 'instance' ? { nodeId: r.targetId } : {}),
+      ...(r.drainUntilMs !== null ? { drainUntilMs: r.drainUntilMs } : {}),
+    });
   }
   const byGroup = new Map<string, ServiceTargets>();
   for (const s of input.services) byGroup.set(`${s.cluster}\u0000${s.group}`, s);
@@ -159,6 +169,7 @@ export function resolveTargets(input: {
         address,
         draining: stopping,
         taskId: t.id,
+        nodeId: t.nodeId,
         ...(drainUntilMs !== undefined ? { drainUntilMs } : {}),
       });
     }
@@ -323,11 +334,13 @@ export function proxySnapshotFor(
     .sort((a, b) => a.id.localeCompare(b.id))
     .map((g) => {
       const seen = new Set<string>();
+      // A target on this very node whose address is unknown (its agent binds every address) is at 127.0.0.1.
+      const reach = (t: ResolvedTarget) => t.address || (t.nodeId === node.id ? '127.0.0.1' : '');
       const servers = state.targets
-        .filter((t) => t.targetGroupId === g.id && t.address !== '')
+        .filter((t) => t.targetGroupId === g.id && reach(t) !== '')
         .sort((a, b) => serverId(a).localeCompare(serverId(b)))
         .filter((t) => !seen.has(serverId(t)) && (seen.add(serverId(t)), true))
-        .map((t) => ({ id: serverId(t), address: t.address, port: t.port, weight: 1, state: t.draining ? 'draining' : 'active' }));
+        .map((t) => ({ id: serverId(t), address: reach(t), port: t.port, weight: 1, state: t.draining ? 'draining' : 'active' }));
       return {
         id: g.id,
         protocol: isHttpProtocol(g.protocol) ? 'HTTP' : 'TCP',

@@ -32,6 +32,8 @@ describe('show stat', () => {
     ]);
     expect(serverHealth({ status: 'MAINT', check_status: 'L7OK' }, false).state).toBe('initial');
     expect(serverHealth({ status: 'DRAIN', check_status: '* L7OK', check_code: '200' }, false)).toEqual({ state: 'draining', reason: 'L7OK 200' });
+    expect(serverHealth({ status: 'DRAIN', check_status: '* L7OK', check_code: '200', scur: '2' }, true).state).toBe('draining');
+    expect(serverHealth({ status: 'DRAIN', check_status: '* L7OK', check_code: '200', scur: '0' }, true).state).toBe('drained');
     expect(serverHealth({ status: 'UP 1/2', check_status: 'L7STS', check_code: '500' }, false).state).toBe('healthy');
   });
   it('gives counters per frontend, backend and server by the snapshot\'s ids', () => {

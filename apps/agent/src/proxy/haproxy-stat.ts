@@ -29,7 +29,8 @@ export function serverHealth(row: StatRow, draining: boolean): { state: string; 
   const info = row.last_chk ?? '';
   const reason = check && check !== 'INI' ? [check, code || info].filter(Boolean).join(' ') : '';
   const status = row.status ?? '';
-  if (draining || status.startsWith('DRAIN') || status.startsWith('NOLB')) return { state: 'draining', reason };
+  // Drained: draining with no connection left (the control plane then lets the task stop, as ELB completes a deregistration early).
+  if (draining || status.startsWith('DRAIN') || status.startsWith('NOLB')) return { state: Number(row.scur ?? '1') === 0 ? 'drained' : 'draining', reason };
   if (status.startsWith('MAINT') || check === '' || check === 'INI') return { state: 'initial', reason };
   if (status.startsWith('UP')) return { state: 'healthy', reason };
   if (status.startsWith('DOWN')) return { state: 'unhealthy', reason };

@@ -140,10 +140,12 @@ export function targetHealthOf(state: TrafficState, t: ResolvedTarget): TargetHe
   const tg = state.targetGroups.find((g) => g.id === t.targetGroupId);
   if (!(usedGroups(state).get(t.targetGroupId)?.length ?? 0)) return { state: 'unused', reason: 'Target.NotInUse', description: 'Target group is not configured to receive traffic from the load balancer' };
   if (t.draining) return { state: 'draining', reason: 'Target.DeregistrationInProgress', description: 'Target deregistration is in progress' };
-  if (!t.address) return { state: 'unavailable', reason: 'Elb.InternalError', description: `the address of node ${t.targetId} is unknown (its agent reports none: give it --address or a specific --bind-ip)` };
   if (tg && !tg.healthCheck.HealthCheckEnabled) return { state: 'unavailable', reason: 'Target.HealthCheckDisabled', description: 'Health checks are disabled' };
   const id = serverId(t);
   const reports = state.health.filter((h) => h.targetGroupId === t.targetGroupId && `${h.targetId}:${h.port}` === id && state.nodes.get(h.nodeId)?.connected !== false);
+  if (!t.address && reports.length === 0) {
+    return { state: 'unavailable', reason: 'Elb.InternalError', description: `node ${t.nodeId ?? t.targetId} has no address other nodes reach (its agent binds every address: give it a specific --bind-ip)` };
+  }
   const bad = reports.find((r) => r.state === 'unhealthy');
   if (bad) return { state: 'unhealthy', ...unhealthyReason(bad.reason) };
   if (reports.some((r) => r.state === 'healthy')) return { state: 'healthy' };

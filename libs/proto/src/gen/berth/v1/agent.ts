@@ -428,7 +428,7 @@ export interface TargetHealthReport {
 export interface TargetHealth {
   backendId: string;
   serverId: string;
-  /** healthy, unhealthy, initial, draining. */
+  /** healthy, unhealthy, initial, draining, or drained (draining with no connection left). */
   state: string;
   /** HAProxy's last check result, e.g. "L7STS 503" or "L4CON connection refused". */
   reason: string;
