@@ -34,6 +34,9 @@ describe('show stat', () => {
     expect(serverHealth({ status: 'DRAIN', check_status: '* L7OK', check_code: '200' }, false)).toEqual({ state: 'draining', reason: 'L7OK 200' });
     expect(serverHealth({ status: 'DRAIN', check_status: '* L7OK', check_code: '200', scur: '2' }, true).state).toBe('draining');
     expect(serverHealth({ status: 'DRAIN', check_status: '* L7OK', check_code: '200', scur: '0' }, true).state).toBe('drained');
+    // Held down until `rise` checks pass: passing checks so far mean on its way up, not unhealthy.
+    expect(serverHealth({ status: 'DOWN 1/2', check_status: '* L7OK', check_code: '200' }, false).state).toBe('initial');
+    expect(serverHealth({ status: 'DOWN', check_status: '* L7STS', check_code: '503' }, false).state).toBe('unhealthy');
     expect(serverHealth({ status: 'UP 1/2', check_status: 'L7STS', check_code: '500' }, false).state).toBe('healthy');
   });
   it('gives counters per frontend, backend and server by the snapshot\'s ids', () => {

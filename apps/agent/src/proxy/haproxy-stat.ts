@@ -33,6 +33,8 @@ export function serverHealth(row: StatRow, draining: boolean): { state: string; 
   if (draining || status.startsWith('DRAIN') || status.startsWith('NOLB')) return { state: Number(row.scur ?? '1') === 0 ? 'drained' : 'draining', reason };
   if (status.startsWith('MAINT') || check === '' || check === 'INI') return { state: 'initial', reason };
   if (status.startsWith('UP')) return { state: 'healthy', reason };
+  // Down with its last check passing: a new server on its way up (held down until `rise` checks pass), not a failing one.
+  if (status.startsWith('DOWN') && /^L[4-7]OK$/.test(check)) return { state: 'initial', reason };
   if (status.startsWith('DOWN')) return { state: 'unhealthy', reason };
   return { state: 'initial', reason };
 }

@@ -26,7 +26,8 @@ describe('planProxyChange', () => {
     expect(plan.runtimeCommands).toEqual([
       'add server be_tg/127.0.0.1:1003 127.0.0.1:1003 weight 1 check inter 1s fall 2 rise 2',
       'enable health be_tg/127.0.0.1:1003',
-      'enable server be_tg/127.0.0.1:1003',
+      // Down until `rise` checks pass: no traffic before it is healthy.
+      'enable server be_tg/127.0.0.1:1003; set server be_tg/127.0.0.1:1003 health down',
     ]);
   });
 
@@ -38,9 +39,11 @@ describe('planProxyChange', () => {
     const drained = withServers(3, [a, { ...b, state: 'draining' }]);
     expect(planProxyChange(base, drained).runtimeCommands).toEqual(['set server be_tg/127.0.0.1:1002 state drain']);
     expect(planProxyChange(drained, base).runtimeCommands).toEqual(['set server be_tg/127.0.0.1:1002 state ready', 'set server be_tg/127.0.0.1:1002 weight 1']);
-    expect(postStartCommands(drained)).toEqual(['set server be_tg/127.0.0.1:1002 state drain']);
+    expect(postStartCommands(drained, new Set(['tg/127.0.0.1:1001']))).toEqual(['set server be_tg/127.0.0.1:1002 state drain']);
+    // After a start or reload, servers not known healthy are down until their checks pass.
+    expect(postStartCommands(drained)).toEqual(['set server be_tg/127.0.0.1:1001 health down', 'set server be_tg/127.0.0.1:1002 state drain']);
     // A draining server added: it never takes new requests.
-    expect(planProxyChange(base, withServers(4, [a, b, server('127.0.0.1', 1004, { state: 'draining' })])).runtimeCommands.at(-1)).toBe('set server be_tg/127.0.0.1:1004 state drain');
+    expect(planProxyChange(base, withServers(4, [a, b, server('127.0.0.1', 1004, { state: 'draining' })])).runtimeCommands.at(-1)).toBe('set server be_tg/127.0.0.1:1004 state drain; set server be_tg/127.0.0.1:1004 health down');
   });
 
   it('orders adds before changes before removals (capacity first)', () => {

@@ -53,13 +53,20 @@ export function planProxyChange(old: ProxySnapshot | undefined, next: ProxySnaps
   return { reload: false, reason: '', runtimeCommands: [...adds, ...updates, ...maints], removals };
 }
 
-/** A dynamic server (HAProxy 2.6 `add server`): added in maintenance, with the check timing spelled out. */
+/**
+ * A dynamic server (HAProxy 2.6 `add server`): added in maintenance, with the check timing spelled out,
+ * and marked down so it takes traffic only after `rise` passing checks (ELB's healthy threshold), never
+ * before its first check as a plain new server would.
+ */
 export function addServerCommands(be: ProxyBackend, s: ProxyServer): string[] {
   const id = `${backendName(be.id)}/${serverName(s.id)}`;
+  const checked = !!be.healthCheck;
+  // Leaving maintenance puts a server up; marked down in the same command line (no request in between).
+  const ready = s.state === 'draining' ? `set server ${id} state drain` : `enable server ${id}`;
   return [
     `add server ${id} ${serverAddress(s)} ${[...serverParams(be, s), ...checkParams(be)].join(' ')}`,
     `enable health ${id}`,
-    s.state === 'draining' ? `set server ${id} state drain` : `enable server ${id}`,
+    checked ? `${ready}; set server ${id} health down` : ready,
   ];
 }
 
@@ -75,7 +82,17 @@ function updateServerCommands(bn: string, p: ProxyServer, s: ProxyServer): strin
   return out;
 }
 
-/** What a freshly started (or reloaded) HAProxy needs on top of its config: draining servers drain. */
-export function postStartCommands(s: ProxySnapshot): string[] {
-  return s.backends.flatMap((be) => be.servers.filter((x) => x.state === 'draining').map((x) => `set server ${backendName(be.id)}/${serverName(x.id)} state drain`));
+/**
+ * What a freshly started (or reloaded) HAProxy needs on top of its config: draining servers drain, and
+ * servers not known healthy (`healthy` holds "backendId/serverId") are down until their checks pass:
+ * HAProxy starts every configured server up.
+ */
+export function postStartCommands(s: ProxySnapshot, healthy: ReadonlySet<string> = new Set()): string[] {
+  return s.backends.flatMap((be) =>
+    be.servers.flatMap((x) => {
+      const id = `${backendName(be.id)}/${serverName(x.id)}`;
+      if (x.state === 'draining') return [`set server ${id} state drain`];
+      return be.healthCheck && !healthy.has(`${be.id}/${x.id}`) ? [`set server ${id} health down`] : [];
+    }),
+  );
 }

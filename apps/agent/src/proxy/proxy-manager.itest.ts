@@ -116,6 +116,10 @@ describe.runIf(run)('ProxyManager with the real HAProxy', () => {
   const tgA = (servers: Backend[], draining: string[] = []) =>
     backend({ id: 'tg-a', servers: servers.map((b) => server('127.0.0.1', b.port, { state: draining.includes(b.name) ? 'draining' : 'active' })), healthCheck: { protocol: 'HTTP', path: '/health', port: 0, intervalSeconds: 1, timeoutSeconds: 1, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200-299' } });
 
+  /** New servers take traffic only once their checks pass (rise 2 at 1 s): wait for the manager to say so. */
+  const healthy = (ports: number[], ms = 10_000) =>
+    waitFor(`servers ${ports.join(', ')} healthy`, () => (ports.every((p) => manager.health().some((t) => t.serverId === `127.0.0.1:${p}` && t.state === 'healthy')) ? true : undefined), ms);
+
   afterAll(async () => {
     await manager.stop({ stopHaproxy: true });
     for (const b of backends) b.server.close();
@@ -153,6 +157,9 @@ describe.runIf(run)('ProxyManager with the real HAProxy', () => {
     await manager.start();
     await manager.apply(current);
     expect(manager.current()?.version).toBe(1);
+    // Not before its first checks pass: a new server gets no traffic until it is healthy.
+    expect(await hit(p1)).toBe('status 503');
+    await healthy([a1.port, a2.port]);
     const counts = await spread(p1, 40, 4);
     expect(counts).toEqual({ a1: 20, a2: 20 });
   });
@@ -164,6 +171,8 @@ describe.runIf(run)('ProxyManager with the real HAProxy', () => {
     await manager.apply(current);
     expect(await manager.runtime.workerPid()).toBe(worker);
     expect(manager.pid()).toBe(master);
+    expect((await spread(p1, 20, 2)).a3).toBeUndefined();
+    await healthy([a3.port]);
     const counts = await waitFor('a3 to take requests', async () => {
       const c = await spread(p1, 30, 3);
       return (c.a3 ?? 0) > 0 ? c : undefined;
@@ -214,6 +223,9 @@ describe.runIf(run)('ProxyManager with the real HAProxy', () => {
     };
     await manager.apply(current);
     expect(await manager.runtime.workerPid()).not.toBe(worker);
+    // a1 and a2 were healthy and stay up through the reload; b1 is new and waits for its checks.
+    expect(['a1', 'a2']).toContain(await hit(p1));
+    await healthy([b1.port]);
     expect(await open.body).toBe(Array.from({ length: 10 }, (_, i) => `chunk${i}\n`).join(''));
     const n = 10_000;
     const counts = await spread(p2, n, 50);
@@ -262,6 +274,7 @@ describe.runIf(run)('ProxyManager with the real HAProxy', () => {
     await manager.start();
     expect(manager.current()?.version).toBe(5);
     expect(manager.pid()).toBe(master);
+    // Adopted: what was up stays up (no 503 while checks start over).
     expect(['a1', 'a2']).toContain(await hit(p1));
     expect(['a1', 'a2', 'b1']).toContain(await hit(p2));
   });
@@ -272,6 +285,8 @@ describe.runIf(run)('ProxyManager with the real HAProxy', () => {
     manager = newManager();
     await manager.start();
     expect(manager.pid()).toBeDefined();
+    // A fresh HAProxy knows no health yet: servers are down until their checks pass.
+    await healthy([a1.port, a2.port]);
     expect(['a1', 'a2']).toContain(await hit(p1));
   });
 

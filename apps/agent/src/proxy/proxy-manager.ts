@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProxySnapshot, TargetHealth } from '@berth/proto';
 import type { Logger } from 'pino';
@@ -85,6 +85,30 @@ export class ProxyManager {
   }
 
   /** Every server's health as last polled. */
+  private runningConfigIs(snapshot: ProxySnapshot): boolean {
+    try {
+      return readFileSync(this.cfgFile, 'utf8') === renderHaproxyConfig(snapshot, { statsSocket: this.runtime.socketPath });
+    } catch {
+      return false;
+    }
+  }
+
+  /** The servers the running HAProxy has healthy now (else the last report's). */
+  private async liveHealthyServers(): Promise<Set<string>> {
+    try {
+      const rows = await this.runtime.showStat();
+      const live = targetHealth(this.applied ?? this.adopted, rows).filter((h) => h.state === 'healthy');
+      return new Set([...this.healthyServers(), ...live.map((h) => `${h.backendId}/${h.serverId}`)]);
+    } catch {
+      return this.healthyServers();
+    }
+  }
+
+  /** "backendId/serverId" of the servers last seen healthy (a reload keeps them up). */
+  private healthyServers(): Set<string> {
+    return new Set(this.lastHealth.filter((h) => h.state === 'healthy').map((h) => `${h.backendId}/${h.serverId}`));
+  }
+
   health(): TargetHealth[] {
     return this.lastHealth;
   }
@@ -112,6 +136,13 @@ export class ProxyManager {
       }
     }
     this.startTimers();
+    // The running HAProxy already serves exactly the persisted snapshot (an agent restart): nothing to touch.
+    if (this.masterPid && persisted && persisted.frontends.length > 0 && this.runningConfigIs(persisted)) {
+      this.applied = persisted;
+      this.adopted = undefined;
+      this.log.info({ version: persisted.version }, 'the adopted HAProxy serves the persisted snapshot as it is');
+      return;
+    }
     if (persisted && persisted.frontends.length > 0) {
       try {
         await this.enqueue(() => this.doApply(persisted, this.masterPid !== undefined ? 'reload' : 'auto'));
@@ -173,7 +204,7 @@ export class ProxyManager {
     if (!running) {
       writeAtomically(this.cfgFile, text);
       await this.spawn();
-      await this.runAll(postStartCommands(next));
+      await this.runAll(postStartCommands(next, this.healthyServers()));
       this.removals = [];
       this.log.info({ version: next.version, pid: this.masterPid }, 'HAProxy started');
     } else {
@@ -193,6 +224,8 @@ export class ProxyManager {
         }
       }
       if (reload) {
+        // What the running HAProxy has up now stays up after the reload (an adopted one included).
+        const healthy = await this.liveHealthyServers();
         writeAtomically(this.cfgFile, text);
         try {
           await this.reload();
@@ -201,7 +234,7 @@ export class ProxyManager {
           throw err;
         }
         this.removals = [];
-        await this.runAll(postStartCommands(next));
+        await this.runAll(postStartCommands(next, healthy));
         this.log.info({ version: next.version, reason, worker: this.workerPid }, 'HAProxy reloaded');
       }
     }
@@ -294,7 +327,7 @@ export class ProxyManager {
         this.masterPid = undefined;
         const snapshot = this.applied!;
         await this.spawn();
-        await this.runAll(postStartCommands(snapshot));
+        await this.runAll(postStartCommands(snapshot, this.healthyServers()));
         this.removals = [];
         this.log.info({ pid: this.masterPid, version: snapshot.version }, 'HAProxy restarted');
       } catch (err) {

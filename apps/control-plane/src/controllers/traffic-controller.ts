@@ -1,5 +1,5 @@
 import { deregistrationDelaySeconds, proxySnapshotFor, stopHeldUntil, targetGroupByArn, type NodeProxySnapshot } from '@berth/domain';
-import { deleteDrainedTargets, nextProxyVersion, proxyAcks, servicesWithLoadBalancers, type TaskRecord } from '@berth/store';
+import { bumpGenerations, deleteDrainedTargets, nextProxyVersion, proxyAcks, servicesWithLoadBalancers, type TaskRecord } from '@berth/store';
 import type { AppContext, TrafficHooks } from '../services/context.js';
 import { drainedEverywhere, readTrafficState, targetHealthOf, type TrafficState } from '../services/traffic-state.js';
 import type { SessionRegistry } from '../sessions/session-registry.js';
@@ -160,7 +160,12 @@ export class TrafficController implements TrafficHooks {
     }
     const released = [...this.held].filter(([id]) => !heldNow.has(id)).map(([, node]) => node);
     this.held = heldNow;
-    if (released.length > 0) ctx.nodesChanged([...new Set(released)]);
+    if (released.length > 0) {
+      // A new generation: the agent applies only a desired state newer than the one it has.
+      const nodes = [...new Set(released)];
+      await bumpGenerations(ctx.db.sql, nodes);
+      ctx.nodesChanged(nodes);
+    }
     if (healthChanged) {
       for (const k of groups.keys()) {
         const [cluster, group] = k.split('\u0000') as [string, string];

@@ -6,7 +6,8 @@ import { ECS_METADATA, isOperation, OPERATIONS, toWire, validateInput, type EcsO
 import { formatFieldError } from '@berth/domain';
 import type { AppContext } from '../services/context.js';
 import { EcsAccessKeys } from './access-keys.js';
-import { ecsError, toEcsError, type EcsError } from './ecs-errors.js';
+import { EcsError, ecsError, toEcsError } from './ecs-errors.js';
+import { ELBV2_SIGNING_NAME, Elbv2Error, errorXml, serveElbv2 } from '../elbv2-api/elbv2-adapter.js';
 import { ECS_HANDLERS } from './ecs-operations.js';
 import type { EcsHandler, Json } from './ecs-call.js';
 import { verifySigV4 } from './sigv4.js';
@@ -82,19 +83,41 @@ async function serve(ctx: AppContext, o: EcsApiOptions, keys: EcsAccessKeys, req
     const body = await readBody(req);
     if (req.method !== 'POST') throw ecsError('UnknownOperationException', `the ECS endpoint takes POST requests (AWS JSON 1.1 with X-Amz-Target), not ${req.method}`);
     const peer = req.socket.remoteAddress ?? '';
+    // Which API: ELBv2 speaks AWS Query (a form body with Action=); ECS speaks JSON 1.1 with X-Amz-Target.
+    const query = isQueryRequest(req, body);
+    const signingName = query ? ELBV2_SIGNING_NAME : 'ecs';
     let caller = 'anonymous';
     let record: ReturnType<EcsAccessKeys['recordOf']> | undefined;
     if (o.auth) {
-      keys.checkPeer(peer);
-      const [path, query = ''] = (req.url ?? '/').split(/\?(.*)/s, 2) as [string, string?];
-      const v = await verifySigV4({ method: req.method, path, query, headers: req.headers, rawHeaders: req.rawHeaders, body }, (id) => keys.secretFor(id), ctx.clock.now());
-      if (!v.ok) {
-        keys.failed(peer);
-        ctx.log.warn({ requestId, peer, reason: v.error, message: v.message }, 'ECS request refused: authentication');
-        throw ecsError(v.error, v.message);
+      try {
+        keys.checkPeer(peer);
+        const [path, qs = ''] = (req.url ?? '/').split(/\?(.*)/s, 2) as [string, string?];
+        const v = await verifySigV4({ method: req.method, path, query: qs, headers: req.headers, rawHeaders: req.rawHeaders, body }, (id) => keys.secretFor(id), ctx.clock.now(), { service: signingName });
+        if (!v.ok) {
+          keys.failed(peer);
+          ctx.log.warn({ requestId, peer, reason: v.error, message: v.message }, 'AWS request refused: authentication');
+          throw ecsError(v.error, v.message);
+        }
+        record = keys.recordOf(v.accessKeyId);
+        caller = `${record.id} (${record.name})`;
+      } catch (err) {
+        if (!query) throw err;
+        return sendElbv2Error(res, requestId, err);
       }
-      record = keys.recordOf(v.accessKeyId);
-      caller = `${record.id} (${record.name})`;
+    }
+    if (query) {
+      const authorize = (operation: string, input: unknown) => {
+        if (!record) return;
+        try {
+          keys.authorize(record, `elbv2:${operation}`, input);
+        } catch (err) {
+          throw elbv2AuthError(err);
+        }
+      };
+      const answer = await serveElbv2(ctx, body.toString('utf8'), requestId, authorize);
+      sendXml(res, answer.status, requestId, answer.xml);
+      ctx.log.debug({ requestId, op: `elbv2:${answer.operation}`, caller, status: answer.status, error: answer.errorCode, ms: Date.now() - started }, 'ELBv2 request');
+      return;
     }
     const target = String(req.headers['x-amz-target'] ?? '');
     if (!target.startsWith(TARGET_PREFIX)) {
@@ -133,6 +156,40 @@ async function serve(ctx: AppContext, o: EcsApiOptions, keys: EcsAccessKeys, req
     if (e.status === 413) res.setHeader('connection', 'close');
     send(res, e.status, requestId, JSON.stringify({ __type: e.type, message: e.message }));
   }
+}
+
+/** An AWS Query request (ELBv2): form-encoded, or no X-Amz-Target and a body that names an Action. */
+function isQueryRequest(req: IncomingMessage, body: Buffer): boolean {
+  if (req.headers['x-amz-target']) return false;
+  const type = String(req.headers['content-type'] ?? '');
+  return type.startsWith('application/x-www-form-urlencoded') || /^Action=|&Action=/.test(body.subarray(0, 4096).toString('latin1'));
+}
+
+/** Authentication and authorization errors in ELB's words. */
+function elbv2AuthError(err: unknown): Elbv2Error {
+  if (!(err instanceof EcsError)) return err as Elbv2Error;
+  const map: Record<string, [string, number]> = {
+    AccessDeniedException: ['AccessDenied', 403],
+    ThrottlingException: ['Throttling', 400],
+    ExpiredTokenException: ['ExpiredToken', 403],
+    UnrecognizedClientException: ['InvalidClientTokenId', 403],
+    InvalidSignatureException: ['SignatureDoesNotMatch', 403],
+    IncompleteSignatureException: ['IncompleteSignature', 400],
+  };
+  const [code, status] = map[err.type] ?? [err.type.replace(/Exception$/, ''), err.status];
+  return new Elbv2Error(code, err.message, status);
+}
+
+function sendElbv2Error(res: ServerResponse, requestId: string, err: unknown): void {
+  const e = elbv2AuthError(err);
+  sendXml(res, e.status, requestId, errorXml(e, requestId));
+}
+
+function sendXml(res: ServerResponse, status: number, requestId: string, text: string): void {
+  if (res.headersSent) return;
+  const body = Buffer.from(text);
+  res.writeHead(status, { 'content-type': 'text/xml', 'content-length': body.length, 'x-amzn-RequestId': requestId, date: new Date().toUTCString() });
+  res.end(body);
 }
 
 function send(res: ServerResponse, status: number, requestId: string, text: string): void {

@@ -1,4 +1,5 @@
-import { invalid } from '@berth/domain';
+import { ELBV2_MODEL, validateInput } from '@berth/aws-model';
+import { invalid, validationFailed } from '@berth/domain';
 import type { AppContext } from './context.js';
 import {
   addTagsOp,
@@ -193,8 +194,6 @@ export const ELBV2_PARTIAL: Record<string, string> = {
 
 /** One operation by name with a JSON input (the gRPC way in): unknown operations and bad JSON are clear errors. */
 export async function elbv2Call(ctx: AppContext, operation: string, inputJson: string): Promise<{ output: Record<string, unknown>; warnings: string[] }> {
-  const fn = Object.hasOwn(ELBV2_OPERATIONS, operation) ? ELBV2_OPERATIONS[operation] : undefined;
-  if (!fn) throw invalid(`operation: ${JSON.stringify(operation)} is not an ELBv2 operation Berth speaks (see docs/elbv2-api.md)`);
   let input: unknown;
   try {
     input = inputJson ? JSON.parse(inputJson) : {};
@@ -202,6 +201,18 @@ export async function elbv2Call(ctx: AppContext, operation: string, inputJson: s
     throw invalid(`input: not valid JSON: ${(err as Error).message}`);
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('input: must be a JSON object');
-  const { warnings = [], ...output } = await fn(ctx, input as Elbv2Input);
+  return runElbv2(ctx, operation, input as Elbv2Input);
+}
+
+/**
+ * Every way in runs an operation through here: the input is checked against the ELBv2 model (types,
+ * required members, ranges, enums: every problem at once, by field), then the operation acts.
+ */
+export async function runElbv2(ctx: AppContext, operation: string, input: Elbv2Input): Promise<{ output: Record<string, unknown>; warnings: string[] }> {
+  const fn = Object.hasOwn(ELBV2_OPERATIONS, operation) ? ELBV2_OPERATIONS[operation]! : undefined;
+  if (!fn) throw invalid(`operation: ${JSON.stringify(operation)} is not an ELBv2 operation Berth speaks (see docs/elbv2-api.md)`);
+  const checked = validateInput<Elbv2Input>(ELBV2_MODEL, operation, input);
+  if (!checked.ok) throw validationFailed(`${operation}: invalid input`, checked.errors);
+  const { warnings = [], ...output } = await fn(ctx, checked.value);
   return { output, warnings };
 }

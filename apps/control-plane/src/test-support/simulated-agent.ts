@@ -116,7 +116,12 @@ export class SimulatedAgent {
     this.send({ $case: 'taskStatus', value: { tasks: [status] } });
   }
 
+  private applied = 0;
+
   private onDesired(d: DesiredState): void {
+    // As the real agent: a desired state not newer than the one applied is stale (a change must bump the generation).
+    if (d.generation <= this.applied) return;
+    this.applied = d.generation;
     const wanted = new Set<string>();
     for (const t of d.tasks) {
       wanted.add(t.taskId);
