@@ -68,7 +68,7 @@ describe('node and cluster administration', () => {
     await changeAttributesOp(ctx, { attributes: [{ name: 'zone', value: '', targetType: '', targetId: nodeId }] }, 'delete');
     expect(await attrs()).toEqual({ gpu: '' });
     const bad = await kindOf(changeAttributesOp(ctx, { attributes: [{ name: 'ecs.cpu-architecture', value: 'x', targetType: 'task', targetId: '' }] }, 'put'));
-    expect(bad).toContain('attributes[0].name: must not start with ecs. or berth.');
+    expect(bad).toContain('attributes[0].name: must not start with ecs. or berth. (built-in attributes; berth.ingress is the exception)');
     expect(bad).toContain('attributes[0].targetType: must be container-instance');
     expect(bad).toContain('attributes[0].targetId: is required');
     expect(await kindOf(changeAttributesOp(ctx, { attributes: [{ name: 'a', value: 'b', targetType: '', targetId: 'n-missing' }] }, 'put'))).toMatch(/^not-found: node n-missing not found/);

@@ -229,6 +229,8 @@ export function checkTargetGroup(input: TargetGroupInput, base?: HealthCheckSett
   set('HealthCheckPath', input.HealthCheckPath);
   set('HealthCheckIntervalSeconds', input.HealthCheckIntervalSeconds);
   set('HealthCheckTimeoutSeconds', input.HealthCheckTimeoutSeconds);
+  // A short interval given without a timeout: the default timeout shrinks to fit (ELB refuses; a user meant it).
+  if (input.HealthCheckTimeoutSeconds === undefined && hc.HealthCheckTimeoutSeconds >= hc.HealthCheckIntervalSeconds) hc.HealthCheckTimeoutSeconds = Math.max(2, hc.HealthCheckIntervalSeconds - 1);
   set('HealthyThresholdCount', input.HealthyThresholdCount);
   set('UnhealthyThresholdCount', input.UnhealthyThresholdCount);
   if (input.Matcher?.GrpcCode !== undefined) errors.push({ path: 'Matcher.GrpcCode', rule: 'gRPC health checks are not available yet; use an HTTP path', value: input.Matcher.GrpcCode });

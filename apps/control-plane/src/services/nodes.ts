@@ -1,4 +1,4 @@
-import { conflict, invalid, newNodeId, notFound, resourceId, type FieldError, validationFailed } from '@berth/domain';
+import { conflict, INGRESS_ATTRIBUTE, invalid, newNodeId, notFound, resourceId, type FieldError, validationFailed } from '@berth/domain';
 import {
   appendEvents,
   bumpGenerations,
@@ -226,7 +226,8 @@ function checkAttributes(attrs: TargetAttribute[], withValue: boolean): void {
   attrs.forEach((a, i) => {
     const at = `attributes[${i}]`;
     if (!ATTRIBUTE_NAME.test(a.name)) errors.push({ path: `${at}.name`, rule: 'must be 1-128 letters, digits and _.@/:-', value: a.name });
-    else if (/^(ecs|berth)\./.test(a.name)) errors.push({ path: `${at}.name`, rule: 'must not start with ecs. or berth. (built-in attributes)', value: a.name });
+    // berth.ingress is the one an operator sets: the node serves load balancers placed by default.
+    else if (/^(ecs|berth)\./.test(a.name) && a.name !== INGRESS_ATTRIBUTE) errors.push({ path: `${at}.name`, rule: `must not start with ecs. or berth. (built-in attributes; ${INGRESS_ATTRIBUTE} is the exception)`, value: a.name });
     if (withValue && !ATTRIBUTE_VALUE.test(a.value)) errors.push({ path: `${at}.value`, rule: 'must be up to 128 letters, digits, spaces and _.@/:-', value: a.value });
     if (a.targetType && a.targetType !== 'container-instance') errors.push({ path: `${at}.targetType`, rule: 'must be container-instance', value: a.targetType });
     if (!a.targetId) errors.push({ path: `${at}.targetId`, rule: 'is required (a node id or ARN)' });
