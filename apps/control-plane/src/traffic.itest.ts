@@ -173,4 +173,28 @@ describe.each(BACKENDS)('traffic on $name', (backend) => {
     expect(Date.now() - started).toBeLessThan(5000);
     await waitFor('one server left', () => (latest(ingress)?.backends[0]?.servers.length === 1 ? true : undefined), 5000);
   });
+
+  it('a rolling update stops no old task before the new targets are healthy, even while no proxy report is at hand', async () => {
+    if (!env) return;
+    const healthyAll = (snap: ProxySnapshot) => ingress.reportTargetHealth(snap.backends[0]!.servers.map((s) => ({ backendId: snap.backends[0]!.id, serverId: s.id, state: 'healthy', reason: 'L7OK 200' })));
+    await updateServiceOp(ctx, JSON.stringify({ service: 'web', desiredCount: 3 }));
+    healthyAll(await waitFor('three servers', () => (latest(ingress)?.backends[0]?.servers.length === 3 ? latest(ingress) : undefined), 10_000));
+    await waitFor('three healthy', async () => ((await describeTargetHealthOp(ctx, tgArn)).filter((h) => h.TargetHealth.State === 'healthy').length === 3 ? true : undefined), 10_000);
+    const old = (await cp.db.sql`SELECT id FROM tasks WHERE task_group = 'service:web' AND desired_status = 'RUNNING'`).map((r) => r.id as string);
+    await waitFor('the traffic controller counts them healthy', () => (old.every((id) => cp.traffic.targetHealth(id) === 'HEALTHY') ? true : undefined), 10_000);
+    // The proxy's report goes missing (a reconnect, a report between its delete and its insert): the
+    // targets read as initial, but the old tasks behind them stay counted healthy.
+    ingress.reportTargetHealth([]);
+    await cp.traffic.synced();
+    await updateServiceOp(ctx, JSON.stringify({ service: 'web', forceNewDeployment: true }));
+    const six = await waitFor('three new servers beside the old', () => (latest(ingress)?.backends[0]?.servers.length === 6 ? latest(ingress) : undefined), 10_000);
+    await new Promise((r) => setTimeout(r, 2500));
+    await cp.traffic.synced();
+    const stoppedOld = await cp.db.sql`SELECT id FROM tasks WHERE id = ANY(${old}) AND desired_status = 'STOPPED'`;
+    expect(stoppedOld.length).toBe(0);
+    expect(six.backends[0]!.servers.every((s) => s.state === 'active')).toBe(true);
+    // The new targets turn healthy: now the old ones drain.
+    healthyAll(six);
+    await waitFor('the old tasks draining', () => (latest(ingress)?.backends[0]?.servers.filter((s) => s.state === 'draining').length === 3 ? true : undefined), 10_000);
+  });
 });

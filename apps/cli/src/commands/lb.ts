@@ -66,7 +66,7 @@ async function resolveForward(api: Api, action: Json): Promise<Json> {
 
 export const lbCommands: Record<string, Command> = {
   'lb create': {
-    usage: 'berth lb create NAME [--on NODE|KEY=VALUE]... [--type application|network]\n    default: the nodes with berth.ingress=true (berth node attribute NODE berth.ingress=true)',
+    usage: 'berth lb create NAME [--on NODE|KEY=VALUE]... [--type application|network]\n    default: the nodes with berth.ingress=true (berth node attribute put NODE berth.ingress=true)',
     summary: 'create a load balancer on some nodes (each listens on its own address)',
     options: { on: { type: 'string', multiple: true }, type: { type: 'string' } },
     async run(ctx) {
@@ -120,7 +120,7 @@ export const lbCommands: Record<string, Command> = {
     },
   },
   'lb target-group create': {
-    usage: 'berth lb target-group create NAME --port PORT [--protocol HTTP|TCP] [--health-path /healthz] [--interval S] [--healthy N] [--unhealthy N] [--matcher 200-299] [--deregistration-delay S]',
+    usage: 'berth lb target-group create NAME --port PORT [--protocol HTTP|TCP] [--health-path /healthz] [--interval S] [--timeout S] [--healthy N] [--unhealthy N] [--matcher 200-299] [--deregistration-delay S]',
     summary: "create a target group (a service's loadBalancers name it; its tasks register themselves)",
     options: {
       port: { type: 'string' },

@@ -144,8 +144,16 @@ export class TrafficController implements TrafficHooks {
     for (const t of state.targets) if (t.taskId) byTask.set(t.taskId, [...(byTask.get(t.taskId) ?? []), t]);
     for (const [taskId, targets] of byTask) {
       if (stopHeldUntil(taskId, targets, (t) => drainedEverywhere(state, t)) === undefined && targets.some((t) => t.draining)) drained.add(taskId);
-      const states = targets.filter((t) => !t.draining).map((t) => targetHealthOf(state, t).state);
-      if (states.length > 0) health.set(taskId, states.includes('unhealthy') ? 'UNHEALTHY' : states.every((s) => s === 'healthy' || s === 'unused') ? 'HEALTHY' : 'UNKNOWN');
+      const views = targets.filter((t) => !t.draining).map((t) => targetHealthOf(state, t));
+      if (views.length === 0) continue;
+      const states = views.map((v) => v.state);
+      const now = states.includes('unhealthy') ? 'UNHEALTHY' : states.every((s) => s === 'healthy' || s === 'unused') ? 'HEALTHY' : 'UNKNOWN';
+      // No proxy says anything about it right now (its proxy's agent reconnecting, a report in flight):
+      // a task keeps the health it had. Taking it for not healthy would let a rolling update stop
+      // every old task at once.
+      const unreported = views.every((v) => v.reason === 'Elb.RegistrationInProgress');
+      const before = this.taskHealth.get(taskId);
+      health.set(taskId, now === 'UNKNOWN' && unreported && before !== undefined ? before : now);
     }
     this.drained = drained;
     const healthChanged = [...health].some(([id, h]) => this.taskHealth.get(id) !== h);

@@ -265,7 +265,10 @@ export class AgentSession {
       if (at <= 0 || !Number.isInteger(port)) return [];
       return [{ targetGroupId: t.backendId, targetId: t.serverId.slice(0, at), port, state: t.state, reason: t.reason }];
     });
-    await saveTargetHealth(this.ctx.db.sql, this.node!.id, reports, this.ctx.clock.now());
+    // One transaction: a sync reading between the delete and the insert would see no report at all,
+    // take every target for initial and the tasks behind them for not healthy.
+    const nodeId = this.node!.id;
+    await this.ctx.db.sql.begin((tx) => saveTargetHealth(tx, nodeId, reports, this.ctx.clock.now()));
     this.ctx.trafficChanged?.();
   }
 
